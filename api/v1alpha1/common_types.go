@@ -1,0 +1,77 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+)
+
+// ComputeResources are the CPU and memory requests and limits of a container.
+type ComputeResources struct {
+	// requests is the minimum amount of compute resources a container asks for.
+	// +optional
+	Requests corev1.ResourceList `json:"requests,omitempty"`
+
+	// limits is the maximum amount of compute resources a container may use.
+	// +optional
+	Limits corev1.ResourceList `json:"limits,omitempty"`
+}
+
+// Labels and annotations that make up the contract between the operator, admins and tenants.
+const (
+	// LabelManagedBy marks every object the operator creates.
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	// ManagedByValue is the value of LabelManagedBy on the operator's objects.
+	ManagedByValue = "tenant-operator"
+	// LabelTenant names the Tenant an object belongs to.
+	LabelTenant = "tenancy.openplatform.io/tenant"
+	// LabelProduct names the ApiProduct a product object belongs to.
+	LabelProduct = "tenancy.openplatform.io/product"
+
+	// AnnotationAdopt, set by an admin on an existing namespace to the name of a Tenant,
+	// hands the namespace over to that Tenant.
+	AnnotationAdopt = "tenancy.openplatform.io/adopt"
+	// AnnotationAdopted marks a namespace the operator adopted rather than created: deleting
+	// the Tenant releases it instead of deleting it.
+	AnnotationAdopted = "tenancy.openplatform.io/adopted"
+	// AnnotationRotateCredentials on a Tenant: changing its value rotates the tenant's
+	// product credentials.
+	AnnotationRotateCredentials = "tenancy.openplatform.io/rotate-credentials"
+
+	// TenantFinalizer holds a Tenant until its namespaces and cluster-wide RBAC are cleaned up.
+	TenantFinalizer = "tenancy.openplatform.io/tenant-cleanup"
+	// InUseFinalizer holds a ServicePlan or ApiProduct while tenants use it.
+	InUseFinalizer = "tenancy.openplatform.io/in-use"
+
+	// FieldManager is the server-side apply field manager of every object the operator writes.
+	FieldManager = "tenant-operator"
+)
+
+// Condition types. Ready, Reconciling and Stalled follow kstatus; the others detail Ready.
+const (
+	ConditionReady           = "Ready"
+	ConditionReconciling     = "Reconciling"
+	ConditionStalled         = "Stalled"
+	ConditionNamespacesReady = "NamespacesReady"
+	ConditionQuotaReady      = "QuotaReady"
+	ConditionNetworkIsolated = "NetworkIsolated"
+	ConditionAccessGranted   = "AccessGranted"
+	ConditionProductsReady   = "ProductsReady"
+)
+
+// Condition reasons.
+const (
+	ReasonReconciled           = "Reconciled"
+	ReasonProgressing          = "Progressing"
+	ReasonDeleting             = "Deleting"
+	ReasonPlanNotFound         = "PlanNotFound"
+	ReasonProductNotFound      = "ProductNotFound"
+	ReasonProductNotInPlan     = "ProductNotInPlan"
+	ReasonVersionNotFound      = "VersionNotFound"
+	ReasonTooManyNamespaces    = "TooManyNamespaces"
+	ReasonNamespaceConflict    = "NamespaceConflict"
+	ReasonNamespaceTerminating = "NamespaceTerminating"
+	ReasonOverBudget           = "OverBudget"
+	ReasonApplyFailed          = "ApplyFailed"
+	ReasonBlocked              = "Blocked"
+	ReasonInUse                = "InUse"
+	ReasonNoProducts           = "NoProducts"
+)
