@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Local Kubernetes clusters for development, end-to-end tests and benchmarks.
+#
+# A cluster is made by kwokctl with the binary runtime from the control-plane
+# binaries in bin/ (built from source by hack/build-cluster-binaries.sh): a real
+# etcd, kube-apiserver, kube-controller-manager and kube-scheduler, plus kwok, which
+# simulates nodes and marks scheduled Pods Running. No Docker, no downloads.
+#
+#   hack/cluster.sh up NAME KUBECONFIG      start NAME (or reuse it) and write its kubeconfig
+#   hack/cluster.sh down NAME [KUBECONFIG]  delete NAME (and the kubeconfig file, if given)
+#   hack/cluster.sh list                    names of the clusters that exist
+#
+# Environment: LOCALBIN (default <repo>/bin), NODES (simulated nodes, default 3),
+# KWOK_WORKDIR (cluster state, default $LOCALBIN/kwok-workdir).
+#
+# Every component listens on 127.0.0.1 on ports that kwokctl picks free at creation
+# (see hack/kwokctl.yaml), so several clusters run side by side: `make dev-cluster`,
+# each e2e run and benchmarks each use their own NAME.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin=${LOCALBIN:-$root/bin}
+nodes=${NODES:-3}
+# Not bin/kwok: that is the kwok binary.
+export KWOK_WORKDIR=${KWOK_WORKDIR:-$bin/kwok-workdir}
+kwokctl=("$bin/kwokctl" -c "$root/hack/kwokctl.yaml")
+
+say() { echo "cluster.sh: $*" >&2; }
+die() { say "$*"; exit 1; }
+
+usage() {
+  cat >&2 <<EOF
+usage: hack/cluster.sh up NAME KUBECONFIG
+       hack/cluster.sh down NAME [KUBECONFIG]
+       hack/cluster.sh list
+EOF
+  exit 2
+}
+
+exists() {
+  "${kwokctl[@]}" get clusters 2>/dev/null | grep -Fxq "$1"
+}
+
+# Runs kwokctl quietly (its logs are JSON when not on a terminal) and shows its
+# output only when it fails.
+run_kwokctl() {
+  local out
+  if ! out=$("${kwokctl[@]}" "$@" 2>&1); then
+    printf '%s\n' "$out" >&2
+    return 1
+  fi
+}
+
+api_ready() {
+  kubectl --kubeconfig "$1" get --raw=/readyz >/dev/null 2>&1
+}
+
+write_kubeconfig() {
+  local name=$1 kubeconfig=$2
+  mkdir -p "$(dirname "$kubeconfig")"
+  "${kwokctl[@]}" --name "$name" get kubeconfig >"$kubeconfig.tmp"
+  mv "$kubeconfig.tmp" "$kubeconfig"
+}
+
+up() {
+  [[ $# -eq 2 ]] || usage
+  local name=$1 kubeconfig=$2
+  case $kubeconfig in /*) ;; *) kubeconfig=$PWD/$kubeconfig ;; esac
+
+  local b missing=()
+  for b in etcd kube-apiserver kube-controller-manager kube-scheduler kwok kwokctl; do
+    [[ -x $bin/$b ]] || missing+=("$b")
+  done
+  [[ ${#missing[@]} -eq 0 ]] || die "missing ${missing[*]} in $bin: run 'make k8s-binaries' first"
+  command -v kubectl >/dev/null || die "kubectl is not on PATH"
+  mkdir -p "$KWOK_WORKDIR"
+
+  local start=$SECONDS
+  if exists "$name"; then
+    write_kubeconfig "$name" "$kubeconfig"
+    if api_ready "$kubeconfig"; then
+      say "cluster $name is already running (kubeconfig: $kubeconfig)"
+      return 0
+    fi
+    say "cluster $name exists but is stopped; starting it..."
+    run_kwokctl --name "$name" start cluster ||
+      die "could not restart $name; recreate it: hack/cluster.sh down $name && hack/cluster.sh up $name $kubeconfig"
+  else
+    say "creating cluster $name (kwokctl binary runtime, binaries from $bin)..."
+    # kwokctl picks free ports by probing them; the lock keeps two concurrent
+    # creations (say, make dev-cluster and an e2e run) from picking the same ones.
+    flock "$KWOK_WORKDIR/.create.lock" "${kwokctl[@]}" create cluster \
+      --name "$name" \
+      --runtime binary \
+      --etcd-binary "$bin/etcd" \
+      --kube-apiserver-binary "$bin/kube-apiserver" \
+      --kube-controller-manager-binary "$bin/kube-controller-manager" \
+      --kube-scheduler-binary "$bin/kube-scheduler" \
+      --kwok-controller-binary "$bin/kwok" \
+      --kubeconfig "" \
+      --wait 2m >"$KWOK_WORKDIR/$name.create.log" 2>&1 || {
+        cat "$KWOK_WORKDIR/$name.create.log" >&2
+        die "creating cluster $name failed; component logs are in $KWOK_WORKDIR/clusters/$name/logs"
+      }
+    rm -f "$KWOK_WORKDIR/$name.create.log"
+  fi
+  write_kubeconfig "$name" "$kubeconfig"
+
+  say "adding $nodes simulated nodes..."
+  run_kwokctl --name "$name" scale node --replicas "$nodes" || die "adding nodes to $name failed"
+  kubectl --kubeconfig "$kubeconfig" wait --for=condition=Ready node --all --timeout=60s >/dev/null
+
+  local server
+  server=$(kubectl --kubeconfig "$kubeconfig" config view -o jsonpath='{.clusters[0].cluster.server}')
+  say "cluster $name is up in $((SECONDS - start))s: API server $server, $nodes nodes, kubeconfig $kubeconfig"
+}
+
+down() {
+  [[ $# -ge 1 && $# -le 2 ]] || usage
+  local name=$1 kubeconfig=${2:-}
+  if exists "$name"; then
+    say "deleting cluster $name..."
+    # kwokctl insists on a kubeconfig to remove its context from; ours are written by
+    # `up` and deleted below, so give it a scratch file.
+    local scratch
+    scratch=$(mktemp)
+    run_kwokctl --name "$name" delete cluster --kubeconfig "$scratch" || {
+      rm -f "$scratch"
+      die "deleting cluster $name failed"
+    }
+    rm -f "$scratch"
+    say "cluster $name deleted"
+  else
+    say "cluster $name does not exist"
+  fi
+  if [[ -n $kubeconfig ]]; then rm -f "$kubeconfig"; fi
+}
+
+list() {
+  [[ $# -eq 0 ]] || usage
+  [[ -x $bin/kwokctl ]] || exit 0
+  "${kwokctl[@]}" get clusters 2>/dev/null
+}
+
+[[ $# -ge 1 ]] || usage
+cmd=$1
+shift
+case $cmd in
+  up) up "$@" ;;
+  down) down "$@" ;;
+  list) list "$@" ;;
+  *) usage ;;
+esac
