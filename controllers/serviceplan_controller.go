@@ -1,0 +1,139 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
+)
+
+// maxListedTenants caps status.tenantNames so a popular plan's status stays small.
+const maxListedTenants = 100
+
+// ServicePlanReconciler reports how many tenants are on a plan and whether the products it
+// names exist.
+type ServicePlanReconciler struct {
+	client.Client
+}
+
+// +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=serviceplans,verbs=get;list;watch
+// +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=serviceplans/status,verbs=get;patch;update
+// +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=apiproducts,verbs=get;list;watch
+
+// Reconcile computes the plan's status.
+func (r *ServicePlanReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	plan := &tenancyv1alpha1.ServicePlan{}
+	if err := r.Get(ctx, req.NamespacedName, plan); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	orig := plan.DeepCopy()
+
+	tenants := &tenancyv1alpha1.TenantList{}
+	if err := r.List(ctx, tenants, client.MatchingFields{indexTenantPlan: plan.Name}); err != nil {
+		return ctrl.Result{}, fmt.Errorf("listing the tenants of plan %s: %w", plan.Name, err)
+	}
+	names := make([]string, 0, len(tenants.Items))
+	for _, t := range tenants.Items {
+		names = append(names, t.Name)
+	}
+	sort.Strings(names)
+	plan.Status.Tenants = int32(len(names))
+	if len(names) > maxListedTenants {
+		names = names[:maxListedTenants]
+	}
+	plan.Status.TenantNames = names
+	if len(names) == 0 {
+		plan.Status.TenantNames = nil
+	}
+
+	var missing []string
+	for _, p := range plan.Spec.Products {
+		err := r.Get(ctx, client.ObjectKey{Name: p.Name}, &tenancyv1alpha1.ApiProduct{})
+		switch {
+		case apierrors.IsNotFound(err):
+			missing = append(missing, p.Name)
+		case err != nil:
+			return ctrl.Result{}, fmt.Errorf("reading product %s: %w", p.Name, err)
+		}
+	}
+	cond := metav1.Condition{Type: tenancyv1alpha1.ConditionReady, ObservedGeneration: plan.Generation}
+	if len(missing) > 0 {
+		cond.Status, cond.Reason = metav1.ConditionFalse, tenancyv1alpha1.ReasonProductNotFound
+		cond.Message = fmt.Sprintf("ApiProduct %s does not exist: create it or remove it from spec.products.",
+			strings.Join(missing, ", "))
+	} else {
+		cond.Status, cond.Reason = metav1.ConditionTrue, tenancyv1alpha1.ReasonReconciled
+		cond.Message = fmt.Sprintf("The plan is in use by %d tenants.", plan.Status.Tenants)
+	}
+	meta.SetStatusCondition(&plan.Status.Conditions, cond)
+	plan.Status.ObservedGeneration = plan.Generation
+
+	if equality.Semantic.DeepEqual(orig.Status, plan.Status) {
+		return ctrl.Result{}, nil
+	}
+	if err := r.Status().Patch(ctx, plan, client.MergeFrom(orig)); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	return ctrl.Result{}, nil
+}
+
+// SetupWithManager watches plans, the tenants on them (a tenant moving between plans updates
+// both), and the products they name.
+func (r *ServicePlanReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	enqueue := func(q workqueue.TypedRateLimitingInterface[reconcile.Request], plan string) {
+		if plan != "" {
+			q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Name: plan}})
+		}
+	}
+	tenantEvents := handler.TypedFuncs[client.Object, reconcile.Request]{
+		CreateFunc: func(_ context.Context, e event.TypedCreateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(q, e.Object.(*tenancyv1alpha1.Tenant).Spec.Plan)
+		},
+		UpdateFunc: func(_ context.Context, e event.TypedUpdateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(q, e.ObjectOld.(*tenancyv1alpha1.Tenant).Spec.Plan)
+			enqueue(q, e.ObjectNew.(*tenancyv1alpha1.Tenant).Spec.Plan)
+		},
+		DeleteFunc: func(_ context.Context, e event.TypedDeleteEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			if t, ok := e.Object.(*tenancyv1alpha1.Tenant); ok {
+				enqueue(q, t.Spec.Plan)
+			}
+		},
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("serviceplan").
+		For(&tenancyv1alpha1.ServicePlan{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&tenancyv1alpha1.Tenant{}, tenantEvents, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&tenancyv1alpha1.ApiProduct{}, handler.EnqueueRequestsFromMapFunc(r.plansForProduct)).
+		Complete(r)
+}
+
+// plansForProduct maps an ApiProduct to the plans that include it.
+func (r *ServicePlanReconciler) plansForProduct(ctx context.Context, o client.Object) []reconcile.Request {
+	list := &tenancyv1alpha1.ServicePlanList{}
+	if err := r.List(ctx, list, client.MatchingFields{indexPlanProduct: o.GetName()}); err != nil {
+		log.FromContext(ctx).Error(err, "listing plans by product", "product", o.GetName())
+		return nil
+	}
+	reqs := make([]reconcile.Request, len(list.Items))
+	for i, p := range list.Items {
+		reqs[i] = reconcile.Request{NamespacedName: types.NamespacedName{Name: p.Name}}
+	}
+	return reqs
+}

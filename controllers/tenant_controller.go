@@ -1,0 +1,150 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
+	"github.com/openplatform/tenant-operator/internal/apply"
+)
+
+// TenantReconciler turns a Tenant into isolated, quota-bounded namespaces.
+type TenantReconciler struct {
+	client.Client
+	Recorder events.EventRecorder
+}
+
+// +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=tenants,verbs=get;list;watch;patch;update
+// +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=tenants/status,verbs=get;patch;update
+// +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=tenants/finalizers,verbs=update
+// +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=serviceplans,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups="",resources=resourcequotas;limitranges,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=rolebindings;clusterroles;clusterrolebindings,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=bind,resourceNames=admin;edit;view
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile brings one Tenant's namespaces and their contents to the desired state and
+// records what it found in the Tenant's status, which it writes at most once per pass.
+func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
+	t := &tenancyv1alpha1.Tenant{}
+	if err := r.Get(ctx, req.NamespacedName, t); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	origStatus := t.Status.DeepCopy()
+	defer func() {
+		t.Status.ObservedGeneration = t.Generation
+		if equality.Semantic.DeepEqual(origStatus, &t.Status) {
+			return
+		}
+		base := t.DeepCopy()
+		base.Status = *origStatus
+		if err := r.Status().Patch(ctx, t, client.MergeFrom(base)); err != nil && !apierrors.IsNotFound(err) && retErr == nil {
+			retErr = fmt.Errorf("writing the status of tenant %s: %w", t.Name, err)
+		}
+	}()
+
+	if !t.DeletionTimestamp.IsZero() {
+		return r.reconcileDelete(ctx, t)
+	}
+	if !controllerutil.ContainsFinalizer(t, tenancyv1alpha1.TenantFinalizer) {
+		base := t.DeepCopy()
+		controllerutil.AddFinalizer(t, tenancyv1alpha1.TenantFinalizer)
+		if err := r.Patch(ctx, t, client.MergeFrom(base)); err != nil {
+			return ctrl.Result{}, fmt.Errorf("adding the finalizer to tenant %s: %w", t.Name, err)
+		}
+	}
+	if len(t.Status.Conditions) == 0 {
+		markProgressing(t, "Provisioning the tenant for the first time.")
+	}
+	return r.reconcileNormal(ctx, t)
+}
+
+// SetupWithManager wires the reconciler: Tenants, the objects it manages (mapped back by the
+// tenant label), namespaces that a Tenant asks for, and the ServicePlans tenants are on.
+func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	byTenantLabel := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+		if name := o.GetLabels()[tenancyv1alpha1.LabelTenant]; name != "" {
+			return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: name}}}
+		}
+		return nil
+	})
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("tenant").
+		For(&tenancyv1alpha1.Tenant{}, builder.WithPredicates(predicate.Or(
+			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.tenantsForNamespace)).
+		Watches(&corev1.ResourceQuota{}, byTenantLabel).
+		Watches(&corev1.LimitRange{}, byTenantLabel).
+		Watches(&networkingv1.NetworkPolicy{}, byTenantLabel).
+		Watches(&rbacv1.RoleBinding{}, byTenantLabel).
+		Watches(&rbacv1.ClusterRole{}, byTenantLabel).
+		Watches(&rbacv1.ClusterRoleBinding{}, byTenantLabel).
+		Watches(&tenancyv1alpha1.ServicePlan{}, handler.EnqueueRequestsFromMapFunc(r.tenantsForPlan),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Complete(r)
+}
+
+// tenantsForNamespace maps a namespace to the tenants that own it, are asked to adopt it, or
+// list it in spec.namespaces (so a conflict heals when the namespace is deleted).
+func (r *TenantReconciler) tenantsForNamespace(ctx context.Context, o client.Object) []reconcile.Request {
+	names := map[string]bool{}
+	if n := o.GetLabels()[tenancyv1alpha1.LabelTenant]; n != "" {
+		names[n] = true
+	}
+	if n := o.GetAnnotations()[tenancyv1alpha1.AnnotationAdopt]; n != "" {
+		names[n] = true
+	}
+	list := &tenancyv1alpha1.TenantList{}
+	if err := r.List(ctx, list, client.MatchingFields{indexTenantNamespace: o.GetName()}); err != nil {
+		log.FromContext(ctx).Error(err, "listing tenants by namespace", "namespace", o.GetName())
+	}
+	for _, t := range list.Items {
+		names[t.Name] = true
+	}
+	reqs := make([]reconcile.Request, 0, len(names))
+	for n := range names {
+		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Name: n}})
+	}
+	return reqs
+}
+
+// tenantsForPlan maps a ServicePlan to every tenant on it.
+func (r *TenantReconciler) tenantsForPlan(ctx context.Context, o client.Object) []reconcile.Request {
+	list := &tenancyv1alpha1.TenantList{}
+	if err := r.List(ctx, list, client.MatchingFields{indexTenantPlan: o.GetName()}); err != nil {
+		log.FromContext(ctx).Error(err, "listing tenants by plan", "plan", o.GetName())
+		return nil
+	}
+	reqs := make([]reconcile.Request, len(list.Items))
+	for i, t := range list.Items {
+		reqs[i] = reconcile.Request{NamespacedName: types.NamespacedName{Name: t.Name}}
+	}
+	return reqs
+}
+
+func (r *TenantReconciler) applier() *apply.Applier { return &apply.Applier{Client: r.Client} }
+
+// event records a Kubernetes Event on the tenant for a real change.
+func (r *TenantReconciler) event(t *tenancyv1alpha1.Tenant, eventType, reason, action, note string, args ...any) {
+	if r.Recorder != nil {
+		r.Recorder.Eventf(t, nil, eventType, reason, action, note, args...)
+	}
+}

@@ -1,0 +1,114 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
+	"github.com/openplatform/tenant-operator/internal/apply"
+	"github.com/openplatform/tenant-operator/internal/render"
+)
+
+// namespaceGoneRequeue is how often a deleting tenant checks that its namespaces are gone,
+// in addition to the namespace watch.
+const namespaceGoneRequeue = 5 * time.Second
+
+// reconcileDelete cleans up a deleted Tenant. With deletionPolicy Delete it deletes the
+// namespaces the operator created and releases adopted ones; with Retain it keeps every
+// namespace and its contents and removes the tenant labels. Either way it removes the
+// cluster-wide reader RBAC, and lets the Tenant go once no namespace is left to wait for.
+func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *tenancyv1alpha1.Tenant) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(t, tenancyv1alpha1.TenantFinalizer) {
+		return ctrl.Result{}, nil
+	}
+	markDeleting(t, "Deleting the tenant's namespaces and access.")
+
+	name := render.ReaderName(t.Name)
+	for _, o := range []client.Object{
+		&rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name}},
+		&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}},
+	} {
+		if err := r.Delete(ctx, o); client.IgnoreNotFound(err) != nil {
+			return ctrl.Result{}, fmt.Errorf("deleting %s: %w", name, err)
+		}
+	}
+
+	list := &corev1.NamespaceList{}
+	if err := r.List(ctx, list, client.MatchingLabels{tenancyv1alpha1.LabelTenant: t.Name}); err != nil {
+		return ctrl.Result{}, fmt.Errorf("listing the namespaces of tenant %s: %w", t.Name, err)
+	}
+	waiting := 0
+	for i := range list.Items {
+		ns := &list.Items[i]
+		switch {
+		case t.Spec.DeletionPolicy == tenancyv1alpha1.DeletionRetain:
+			if err := r.retainNamespace(ctx, t, ns.Name); err != nil {
+				return ctrl.Result{}, err
+			}
+		case ns.Annotations[tenancyv1alpha1.AnnotationAdopted] == "true":
+			if err := r.releaseNamespace(ctx, t, ns.Name); err != nil {
+				return ctrl.Result{}, err
+			}
+		default:
+			waiting++
+			if ns.DeletionTimestamp.IsZero() {
+				if err := r.Delete(ctx, ns); client.IgnoreNotFound(err) != nil {
+					return ctrl.Result{}, fmt.Errorf("deleting namespace %s: %w", ns.Name, err)
+				}
+			}
+		}
+	}
+	if waiting > 0 {
+		markDeleting(t, fmt.Sprintf("Waiting for %d namespaces to be deleted.", waiting))
+		return ctrl.Result{RequeueAfter: namespaceGoneRequeue}, nil
+	}
+
+	base := t.DeepCopy()
+	controllerutil.RemoveFinalizer(t, tenancyv1alpha1.TenantFinalizer)
+	if err := r.Patch(ctx, t, client.MergeFrom(base)); client.IgnoreNotFound(err) != nil {
+		return ctrl.Result{}, fmt.Errorf("removing the finalizer of tenant %s: %w", t.Name, err)
+	}
+	return ctrl.Result{}, nil
+}
+
+// retainNamespace keeps a namespace and its contents but removes the tenant labels (from the
+// namespace and from the operator's objects in it) so nothing marks them as managed any more.
+func (r *TenantReconciler) retainNamespace(ctx context.Context, t *tenancyv1alpha1.Tenant, name string) error {
+	for _, kind := range namespacedKinds {
+		objs, err := r.listManaged(ctx, kind, t.Name, client.InNamespace(name))
+		if err != nil {
+			return err
+		}
+		for _, o := range objs {
+			if err := r.Patch(ctx, o, unlabelPatch); client.IgnoreNotFound(err) != nil {
+				return fmt.Errorf("removing the tenant labels from %s %s/%s: %w", kind, name, o.GetName(), err)
+			}
+		}
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	if err := r.Patch(ctx, ns, unlabelPatch); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("removing the tenant labels from namespace %s: %w", name, err)
+	}
+	return nil
+}
+
+// unlabelPatch removes the labels and annotations that mark an object as the tenant's.
+var unlabelPatch = client.RawPatch(types.MergePatchType, []byte(fmt.Sprintf(
+	`{"metadata":{"labels":{%q:null,%q:null},"annotations":{%q:null,%q:null}}}`,
+	tenancyv1alpha1.LabelManagedBy, tenancyv1alpha1.LabelTenant,
+	tenancyv1alpha1.AnnotationAdopted, apply.AnnotationHash)))
+
+// markDeleting reports a tenant being deleted: Ready=False, Reconciling=True.
+func markDeleting(t *tenancyv1alpha1.Tenant, msg string) {
+	set(t, tenancyv1alpha1.ConditionReady, metav1.ConditionFalse, tenancyv1alpha1.ReasonDeleting, msg)
+	set(t, tenancyv1alpha1.ConditionReconciling, metav1.ConditionTrue, tenancyv1alpha1.ReasonDeleting, msg)
+}

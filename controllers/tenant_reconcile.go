@@ -1,0 +1,271 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
+	"github.com/openplatform/tenant-operator/internal/quota"
+	"github.com/openplatform/tenant-operator/internal/render"
+)
+
+// namespacedKinds are the kinds the operator writes inside tenant namespaces.
+var namespacedKinds = []string{render.KindResourceQuota, render.KindLimitRange, render.KindNetworkPolicy, render.KindRoleBinding}
+
+// conditionOf says which condition reports the state of an object of a kind.
+var conditionOf = map[string]string{
+	render.KindNamespace:          tenancyv1alpha1.ConditionNamespacesReady,
+	render.KindResourceQuota:      tenancyv1alpha1.ConditionQuotaReady,
+	render.KindLimitRange:         tenancyv1alpha1.ConditionQuotaReady,
+	render.KindNetworkPolicy:      tenancyv1alpha1.ConditionNetworkIsolated,
+	render.KindRoleBinding:        tenancyv1alpha1.ConditionAccessGranted,
+	render.KindClusterRole:        tenancyv1alpha1.ConditionAccessGranted,
+	render.KindClusterRoleBinding: tenancyv1alpha1.ConditionAccessGranted,
+}
+
+// reconcileNormal provisions the tenant: plan lookup, namespaces, their contents, the
+// cluster-wide RBAC, pruning, and status.
+func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *tenancyv1alpha1.Tenant) (ctrl.Result, error) {
+	plan := &tenancyv1alpha1.ServicePlan{}
+	if err := r.Get(ctx, client.ObjectKey{Name: t.Spec.Plan}, plan); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return ctrl.Result{}, fmt.Errorf("reading plan %s: %w", t.Spec.Plan, err)
+		}
+		r.stall(t, tenancyv1alpha1.ReasonPlanNotFound, fmt.Sprintf(
+			"ServicePlan %q does not exist: create it, or set spec.plan to an existing plan (kubectl get serviceplans).", t.Spec.Plan))
+		return ctrl.Result{}, nil
+	}
+	t.Status.Plan = plan.Name
+
+	want := t.DesiredNamespaces()
+	maxNS := plan.Spec.MaxNamespaces
+	if maxNS < 1 {
+		maxNS = 1
+	}
+	if len(want) > int(maxNS) {
+		r.stall(t, tenancyv1alpha1.ReasonTooManyNamespaces, fmt.Sprintf(
+			"spec.namespaces lists %d namespaces but plan %s allows %d: remove namespaces or move the tenant to a plan with a larger maxNamespaces.",
+			len(want), plan.Name, maxNS))
+		return ctrl.Result{}, nil
+	}
+
+	states, err := r.classifyNamespaces(ctx, t)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	adopted := map[string]bool{}
+	usable := map[string]bool{}
+	desiredNS := map[string]bool{}
+	for _, s := range states {
+		desiredNS[s.name] = true
+		if s.adopted {
+			adopted[s.name] = true
+		}
+		if s.usable() {
+			usable[s.name] = true
+		}
+	}
+
+	desired, err := render.Tenant(render.Input{Tenant: t, Plan: plan, Adopted: adopted})
+	if err != nil {
+		r.stall(t, tenancyv1alpha1.ReasonApplyFailed, err.Error())
+		return ctrl.Result{}, nil
+	}
+
+	failures := map[string]error{} // condition type -> first failure
+	fail := func(kind string, err error) {
+		if c := conditionOf[kind]; failures[c] == nil {
+			failures[c] = err
+		}
+	}
+
+	// Namespaces first: their contents need them.
+	for i, o := range desired.Namespaces {
+		if !usable[o.Name] {
+			continue
+		}
+		wrote, err := r.applier().Ensure(ctx, o)
+		if err != nil {
+			fail(o.Kind, err)
+			delete(usable, o.Name)
+			continue
+		}
+		if wrote && states[i].phase == tenancyv1alpha1.NamespacePending {
+			states[i].phase = tenancyv1alpha1.NamespaceActive
+			r.event(t, corev1.EventTypeNormal, "NamespaceCreated", "Create", "Created namespace %s", o.Name)
+		} else if wrote && states[i].adopting {
+			r.event(t, corev1.EventTypeNormal, "NamespaceAdopted", "Adopt", "Adopted namespace %s", o.Name)
+		}
+	}
+	desiredKeys := map[render.Key]bool{}
+	for _, o := range desired.Namespaced {
+		desiredKeys[o.Key()] = true
+		if !usable[o.Namespace] {
+			continue
+		}
+		if _, err := r.applier().Ensure(ctx, o); err != nil {
+			fail(o.Kind, err)
+		}
+	}
+	for _, o := range desired.Cluster {
+		if _, err := r.applier().Ensure(ctx, o); err != nil {
+			fail(o.Kind, err)
+		}
+	}
+
+	if err := r.pruneNamespaces(ctx, t, desiredNS); err != nil {
+		fail(render.KindNamespace, err)
+	}
+	if err := r.pruneChildren(ctx, t, desiredKeys, usable); err != nil {
+		fail(render.KindResourceQuota, err)
+	}
+
+	r.setNamespaceStatus(t, states)
+	over, err := r.setQuotaStatus(ctx, t, plan, usable)
+	if err != nil {
+		fail(render.KindResourceQuota, err)
+	}
+	if msg := conflictMessage(t, states); msg != "" {
+		if prev := meta.FindStatusCondition(t.Status.Conditions, tenancyv1alpha1.ConditionNamespacesReady); prev == nil ||
+			prev.Reason != tenancyv1alpha1.ReasonNamespaceConflict {
+			r.event(t, corev1.EventTypeWarning, tenancyv1alpha1.ReasonNamespaceConflict, "Reconcile", "%s", msg)
+		}
+	}
+	setConditions(t, plan, states, failures, over)
+
+	var errs []error
+	for _, err := range failures {
+		errs = append(errs, err)
+	}
+	return ctrl.Result{}, errors.Join(errs...)
+}
+
+// pruneChildren deletes the tenant's objects that are no longer desired (for example
+// tenant-egress after a plan opens egress, or tenant-limits after it drops its limitRange)
+// in namespaces the tenant keeps.
+func (r *TenantReconciler) pruneChildren(ctx context.Context, t *tenancyv1alpha1.Tenant, desired map[render.Key]bool, usable map[string]bool) error {
+	for _, kind := range namespacedKinds {
+		list, err := r.listManaged(ctx, kind, t.Name)
+		if err != nil {
+			return err
+		}
+		for _, o := range list {
+			key := render.Key{Kind: kind, Namespace: o.GetNamespace(), Name: o.GetName()}
+			if desired[key] || !usable[key.Namespace] {
+				continue
+			}
+			log.FromContext(ctx).Info("deleting an object the tenant no longer needs", "kind", kind,
+				"namespace", key.Namespace, "name", key.Name)
+			if err := r.Delete(ctx, o); client.IgnoreNotFound(err) != nil {
+				return fmt.Errorf("deleting %s %s/%s: %w", kind, key.Namespace, key.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// listManaged lists the objects of a kind that carry the tenant's label.
+func (r *TenantReconciler) listManaged(ctx context.Context, kind, tenant string, opts ...client.ListOption) ([]client.Object, error) {
+	opts = append(opts, client.MatchingLabels{
+		tenancyv1alpha1.LabelManagedBy: tenancyv1alpha1.ManagedByValue,
+		tenancyv1alpha1.LabelTenant:    tenant,
+	})
+	var out []client.Object
+	switch kind {
+	case render.KindResourceQuota:
+		l := &corev1.ResourceQuotaList{}
+		if err := r.List(ctx, l, opts...); err != nil {
+			return nil, err
+		}
+		for i := range l.Items {
+			out = append(out, &l.Items[i])
+		}
+	case render.KindLimitRange:
+		l := &corev1.LimitRangeList{}
+		if err := r.List(ctx, l, opts...); err != nil {
+			return nil, err
+		}
+		for i := range l.Items {
+			out = append(out, &l.Items[i])
+		}
+	case render.KindNetworkPolicy:
+		l := &networkingv1.NetworkPolicyList{}
+		if err := r.List(ctx, l, opts...); err != nil {
+			return nil, err
+		}
+		for i := range l.Items {
+			out = append(out, &l.Items[i])
+		}
+	case render.KindRoleBinding:
+		l := &rbacv1.RoleBindingList{}
+		if err := r.List(ctx, l, opts...); err != nil {
+			return nil, err
+		}
+		for i := range l.Items {
+			out = append(out, &l.Items[i])
+		}
+	default:
+		return nil, fmt.Errorf("listing %s is not supported", kind)
+	}
+	return out, nil
+}
+
+// setNamespaceStatus records the namespaces and how many are Active.
+func (r *TenantReconciler) setNamespaceStatus(t *tenancyv1alpha1.Tenant, states []namespaceState) {
+	t.Status.Namespaces = make([]tenancyv1alpha1.NamespaceStatus, len(states))
+	t.Status.NamespaceCount = 0
+	for i, s := range states {
+		t.Status.Namespaces[i] = tenancyv1alpha1.NamespaceStatus{Name: s.name, Phase: s.phase, Adopted: s.adopted}
+		if s.phase == tenancyv1alpha1.NamespaceActive {
+			t.Status.NamespaceCount++
+		}
+	}
+}
+
+// setQuotaStatus records the plan's budget and the usage summed over the tenant's quotas. It
+// returns a message naming the namespaces whose usage is above their share.
+func (r *TenantReconciler) setQuotaStatus(ctx context.Context, t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan, usable map[string]bool) (string, error) {
+	if plan.Spec.Quota == nil || len(plan.Spec.Quota.Hard) == 0 {
+		t.Status.Quota = nil
+		return "", nil
+	}
+	list := &corev1.ResourceQuotaList{}
+	if err := r.List(ctx, list, client.MatchingLabels{tenancyv1alpha1.LabelTenant: t.Name}); err != nil {
+		return "", fmt.Errorf("listing the quotas of tenant %s: %w", t.Name, err)
+	}
+	var used []corev1.ResourceList
+	var over []string
+	for _, rq := range list.Items {
+		if rq.Name != render.QuotaName || !usable[rq.Namespace] {
+			continue
+		}
+		used = append(used, rq.Status.Used)
+		for name, u := range rq.Status.Used {
+			if h, ok := rq.Spec.Hard[name]; ok && u.Cmp(h) > 0 {
+				over = append(over, fmt.Sprintf("%s uses %s %s, above its share of %s", rq.Namespace, u.String(), name, h.String()))
+			}
+		}
+	}
+	sort.Strings(over)
+	t.Status.Quota = &tenancyv1alpha1.QuotaStatus{Hard: plan.Spec.Quota.Hard.DeepCopy()}
+	if sum := quota.Sum(used...); len(sum) > 0 {
+		t.Status.Quota.Used = sum
+	}
+	if len(over) == 0 {
+		return "", nil
+	}
+	return "Namespace " + strings.Join(over, "; ") +
+		": Kubernetes evicts nothing, but new pods are refused until usage drops or the plan's quota grows.", nil
+}

@@ -1,0 +1,159 @@
+package controllers
+
+import (
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
+)
+
+// detailConditions are the conditions whose conjunction is Ready.
+var detailConditions = []string{
+	tenancyv1alpha1.ConditionNamespacesReady,
+	tenancyv1alpha1.ConditionQuotaReady,
+	tenancyv1alpha1.ConditionNetworkIsolated,
+	tenancyv1alpha1.ConditionAccessGranted,
+	tenancyv1alpha1.ConditionProductsReady,
+}
+
+func set(t *tenancyv1alpha1.Tenant, typ string, status metav1.ConditionStatus, reason, msg string) {
+	meta.SetStatusCondition(&t.Status.Conditions, metav1.Condition{
+		Type: typ, Status: status, Reason: reason, Message: msg, ObservedGeneration: t.Generation,
+	})
+}
+
+// markProgressing says work is in flight: Ready=Unknown, Reconciling=True (kstatus InProgress).
+func markProgressing(t *tenancyv1alpha1.Tenant, msg string) {
+	set(t, tenancyv1alpha1.ConditionReady, metav1.ConditionUnknown, tenancyv1alpha1.ReasonProgressing, msg)
+	set(t, tenancyv1alpha1.ConditionReconciling, metav1.ConditionTrue, tenancyv1alpha1.ReasonProgressing, msg)
+	meta.RemoveStatusCondition(&t.Status.Conditions, tenancyv1alpha1.ConditionStalled)
+}
+
+// stall reports an error that retrying cannot fix until someone changes an object:
+// Ready=False and Stalled=True with the same reason (kstatus Failed). It heals by itself: the
+// next pass after the missing object appears recomputes every condition.
+func (r *TenantReconciler) stall(t *tenancyv1alpha1.Tenant, reason, msg string) {
+	if prev := meta.FindStatusCondition(t.Status.Conditions, tenancyv1alpha1.ConditionStalled); prev == nil ||
+		prev.Status != metav1.ConditionTrue || prev.Reason != reason {
+		r.event(t, "Warning", reason, "Reconcile", "%s", msg)
+	}
+	set(t, tenancyv1alpha1.ConditionReady, metav1.ConditionFalse, reason, msg)
+	set(t, tenancyv1alpha1.ConditionStalled, metav1.ConditionTrue, reason, msg)
+	meta.RemoveStatusCondition(&t.Status.Conditions, tenancyv1alpha1.ConditionReconciling)
+}
+
+// setConditions computes every detail condition of a provisioning pass and the Ready,
+// Reconciling and Stalled summary from them.
+func setConditions(t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan, states []namespaceState, failures map[string]error, overBudget string) {
+	// NamespacesReady.
+	conflict := conflictMessage(t, states)
+	terminating := ""
+	for _, s := range states {
+		if s.phase == tenancyv1alpha1.NamespaceTerminating {
+			terminating = fmt.Sprintf("Namespace %s is still terminating; it is created again once it is gone.", s.name)
+		}
+	}
+	switch {
+	case conflict != "":
+		set(t, tenancyv1alpha1.ConditionNamespacesReady, metav1.ConditionFalse, tenancyv1alpha1.ReasonNamespaceConflict, conflict)
+	case failures[tenancyv1alpha1.ConditionNamespacesReady] != nil:
+		set(t, tenancyv1alpha1.ConditionNamespacesReady, metav1.ConditionFalse, tenancyv1alpha1.ReasonApplyFailed,
+			failures[tenancyv1alpha1.ConditionNamespacesReady].Error())
+	case terminating != "":
+		set(t, tenancyv1alpha1.ConditionNamespacesReady, metav1.ConditionFalse, tenancyv1alpha1.ReasonNamespaceTerminating, terminating)
+	default:
+		set(t, tenancyv1alpha1.ConditionNamespacesReady, metav1.ConditionTrue, tenancyv1alpha1.ReasonReconciled,
+			fmt.Sprintf("All %d namespaces are active.", len(states)))
+	}
+
+	// QuotaReady: an apply failure, else usage above a share (OverBudget), else True.
+	switch {
+	case failures[tenancyv1alpha1.ConditionQuotaReady] != nil:
+		set(t, tenancyv1alpha1.ConditionQuotaReady, metav1.ConditionFalse, tenancyv1alpha1.ReasonApplyFailed,
+			failures[tenancyv1alpha1.ConditionQuotaReady].Error())
+	case overBudget != "":
+		set(t, tenancyv1alpha1.ConditionQuotaReady, metav1.ConditionFalse, tenancyv1alpha1.ReasonOverBudget, overBudget)
+	case plan.Spec.Quota == nil || len(plan.Spec.Quota.Hard) == 0:
+		set(t, tenancyv1alpha1.ConditionQuotaReady, metav1.ConditionTrue, tenancyv1alpha1.ReasonReconciled,
+			fmt.Sprintf("Plan %s sets no quota.", plan.Name))
+	default:
+		set(t, tenancyv1alpha1.ConditionQuotaReady, metav1.ConditionTrue, tenancyv1alpha1.ReasonReconciled,
+			fmt.Sprintf("Each namespace has its share of plan %s's quota.", plan.Name))
+	}
+
+	setApplied(t, tenancyv1alpha1.ConditionNetworkIsolated, failures,
+		"Pods accept traffic only from the tenant's namespaces and the plan's allowed peers.")
+	setApplied(t, tenancyv1alpha1.ConditionAccessGranted, failures,
+		fmt.Sprintf("Owners have the %s role in every namespace and can read this Tenant.", ownerRole(plan)))
+
+	products := effectiveProducts(t, plan)
+	if len(products) == 0 {
+		set(t, tenancyv1alpha1.ConditionProductsReady, metav1.ConditionTrue, tenancyv1alpha1.ReasonNoProducts,
+			"The tenant has no API products.")
+		t.Status.ProductsReady = "0/0"
+	} else {
+		set(t, tenancyv1alpha1.ConditionProductsReady, metav1.ConditionFalse, tenancyv1alpha1.ReasonProgressing,
+			fmt.Sprintf("%d API products are not provisioned: this operator version provisions namespaces only.", len(products)))
+		t.Status.ProductsReady = fmt.Sprintf("0/%d", len(products))
+	}
+
+	summarize(t, conflict != "")
+}
+
+func setApplied(t *tenancyv1alpha1.Tenant, typ string, failures map[string]error, ok string) {
+	if err := failures[typ]; err != nil {
+		set(t, typ, metav1.ConditionFalse, tenancyv1alpha1.ReasonApplyFailed, err.Error())
+		return
+	}
+	set(t, typ, metav1.ConditionTrue, tenancyv1alpha1.ReasonReconciled, ok)
+}
+
+// summarize derives Ready, Reconciling and Stalled from the detail conditions. A namespace
+// conflict needs an admin and stalls the tenant; other failures are retried (Reconciling).
+// OverBudget is about the tenant's workloads, not provisioning: it does not make Ready False.
+func summarize(t *tenancyv1alpha1.Tenant, stalled bool) {
+	for _, typ := range detailConditions {
+		c := meta.FindStatusCondition(t.Status.Conditions, typ)
+		if c == nil || c.Status == metav1.ConditionTrue || c.Reason == tenancyv1alpha1.ReasonOverBudget {
+			continue
+		}
+		if stalled {
+			set(t, tenancyv1alpha1.ConditionReady, metav1.ConditionFalse, c.Reason, c.Message)
+			set(t, tenancyv1alpha1.ConditionStalled, metav1.ConditionTrue, c.Reason, c.Message)
+			meta.RemoveStatusCondition(&t.Status.Conditions, tenancyv1alpha1.ConditionReconciling)
+			return
+		}
+		set(t, tenancyv1alpha1.ConditionReady, metav1.ConditionFalse, c.Reason, c.Message)
+		set(t, tenancyv1alpha1.ConditionReconciling, metav1.ConditionTrue, c.Reason, c.Message)
+		meta.RemoveStatusCondition(&t.Status.Conditions, tenancyv1alpha1.ConditionStalled)
+		return
+	}
+	set(t, tenancyv1alpha1.ConditionReady, metav1.ConditionTrue, tenancyv1alpha1.ReasonReconciled,
+		"The tenant's namespaces, quota, network isolation and access are in place.")
+	meta.RemoveStatusCondition(&t.Status.Conditions, tenancyv1alpha1.ConditionReconciling)
+	meta.RemoveStatusCondition(&t.Status.Conditions, tenancyv1alpha1.ConditionStalled)
+}
+
+func ownerRole(plan *tenancyv1alpha1.ServicePlan) string {
+	if plan.Spec.OwnerRole == "" {
+		return string(tenancyv1alpha1.OwnerRoleAdmin)
+	}
+	return string(plan.Spec.OwnerRole)
+}
+
+// effectiveProducts are the tenant's products: spec.products, else every product of the plan.
+func effectiveProducts(t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan) []string {
+	var out []string
+	if len(t.Spec.Products) > 0 {
+		for _, p := range t.Spec.Products {
+			out = append(out, p.Name)
+		}
+		return out
+	}
+	for _, p := range plan.Spec.Products {
+		out = append(out, p.Name)
+	}
+	return out
+}
