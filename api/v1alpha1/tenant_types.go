@@ -56,10 +56,10 @@ type TenantSpec struct {
 	// +listMapKey=name
 	Namespaces []TenantNamespace `json:"namespaces,omitempty"`
 
-	// products are the API products the tenant runs. Default: every product of the plan.
-	// Every product listed must be in the plan.
+	// products are the API products the tenant runs (at most 20). Default: every product of
+	// the plan. Every product listed must be in the plan.
 	// +optional
-	// +kubebuilder:validation:MaxItems=50
+	// +kubebuilder:validation:MaxItems=20
 	// +listType=map
 	// +listMapKey=name
 	Products []TenantProduct `json:"products,omitempty"`
@@ -239,7 +239,7 @@ type TenantStatus struct {
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Cluster,shortName=tnt,categories=tenancy
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$') && size(self.metadata.name) <= 63",message="a Tenant's name must be a DNS label (lowercase letters, digits and '-', at most 63 characters): it names the tenant's namespaces and labels"
-// +kubebuilder:validation:XValidation:rule="!has(self.spec.namespaces) || self.spec.namespaces.all(n, n.name == self.metadata.name || n.name.startsWith(self.metadata.name + '-'))",message="spec.namespaces: every namespace name must be the tenant's name or start with '<tenant name>-'"
+// +kubebuilder:validation:XValidation:rule="!has(self.spec.namespaces) || self.spec.namespaces.all(n, n.name == self.metadata.name || (size(n.name) > size(self.metadata.name) && n.name.substring(0, size(self.metadata.name)) == self.metadata.name && n.name.substring(size(self.metadata.name), size(self.metadata.name) + 1) == '-'))",message="spec.namespaces: every namespace name must be the tenant's name or start with '<tenant name>-'"
 // +kubebuilder:validation:XValidation:rule="!has(self.spec.products) || self.spec.products.all(p, !has(p.namespace) || (has(self.spec.namespaces) && size(self.spec.namespaces) > 0 ? self.spec.namespaces.exists(n, n.name == p.namespace) : p.namespace == self.metadata.name))",message="spec.products[].namespace must be one of the tenant's namespaces"
 // +kubebuilder:printcolumn:name="Plan",type=string,JSONPath=`.spec.plan`
 // +kubebuilder:printcolumn:name="Namespaces",type=integer,JSONPath=`.status.namespaceCount`
