@@ -89,7 +89,8 @@ up() {
     say "creating cluster $name (kwokctl binary runtime, binaries from $bin)..."
     # kwokctl picks free ports by probing them; the lock keeps two concurrent
     # creations (say, make dev-cluster and an e2e run) from picking the same ones.
-    flock "$KWOK_WORKDIR/.create.lock" "${kwokctl[@]}" create cluster \
+    # -o: the cluster's daemons must not inherit the lock and hold it forever.
+    flock -o -w 300 -E 75 "$KWOK_WORKDIR/create.lock" "${kwokctl[@]}" create cluster \
       --name "$name" \
       --runtime binary \
       --etcd-binary "$bin/etcd" \
@@ -99,6 +100,8 @@ up() {
       --kwok-controller-binary "$bin/kwok" \
       --kubeconfig "" \
       --wait 2m >"$KWOK_WORKDIR/$name.create.log" 2>&1 || {
+        rc=$?
+        [[ $rc -ne 75 ]] || die "waited 5 minutes for $KWOK_WORKDIR/create.lock, held by another cluster creation"
         cat "$KWOK_WORKDIR/$name.create.log" >&2
         die "creating cluster $name failed; component logs are in $KWOK_WORKDIR/clusters/$name/logs"
       }
