@@ -24,6 +24,8 @@ nodes=${NODES:-3}
 # Not bin/kwok: that is the kwok binary.
 export KWOK_WORKDIR=${KWOK_WORKDIR:-$bin/kwok-workdir}
 kwokctl=("$bin/kwokctl" -c "$root/hack/kwokctl.yaml")
+# Ports are a machine-wide resource, so the lock is too (see up).
+lock=${TMPDIR:-/tmp}/kwokctl-create.lock
 
 say() { echo "cluster.sh: $*" >&2; }
 die() { say "$*"; exit 1; }
@@ -88,9 +90,9 @@ up() {
   else
     say "creating cluster $name (kwokctl binary runtime, binaries from $bin)..."
     # kwokctl picks free ports by probing them; the lock keeps two concurrent
-    # creations (say, make dev-cluster and an e2e run) from picking the same ones.
-    # -o: the cluster's daemons must not inherit the lock and hold it forever.
-    flock -o -w 300 -E 75 "$KWOK_WORKDIR/create.lock" "${kwokctl[@]}" create cluster \
+    # creations (say, make dev-cluster and an e2e run, maybe from another checkout)
+    # from picking the same ones. -o: the cluster's daemons must not inherit it.
+    flock -o -w 300 -E 75 "$lock" "${kwokctl[@]}" create cluster \
       --name "$name" \
       --runtime binary \
       --etcd-binary "$bin/etcd" \
@@ -101,7 +103,7 @@ up() {
       --kubeconfig "" \
       --wait 2m >"$KWOK_WORKDIR/$name.create.log" 2>&1 || {
         rc=$?
-        [[ $rc -ne 75 ]] || die "waited 5 minutes for $KWOK_WORKDIR/create.lock, held by another cluster creation"
+        [[ $rc -ne 75 ]] || die "waited 5 minutes for $lock, held by another cluster creation"
         cat "$KWOK_WORKDIR/$name.create.log" >&2
         die "creating cluster $name failed; component logs are in $KWOK_WORKDIR/clusters/$name/logs"
       }
