@@ -53,6 +53,11 @@ run_kwokctl() {
   fi
 }
 
+# elapsed START: seconds since START (date +%s.%N), to a tenth.
+elapsed() {
+  awk -v s="$1" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1fs", e - s }'
+}
+
 api_ready() {
   kubectl --kubeconfig "$1" get --raw=/readyz >/dev/null 2>&1
 }
@@ -77,7 +82,8 @@ up() {
   command -v kubectl >/dev/null || die "kubectl is not on PATH"
   mkdir -p "$KWOK_WORKDIR"
 
-  local start=$SECONDS
+  local start
+  start=$(date +%s.%N)
   if exists "$name"; then
     write_kubeconfig "$name" "$kubeconfig"
     if api_ready "$kubeconfig"; then
@@ -117,7 +123,7 @@ up() {
 
   local server
   server=$(kubectl --kubeconfig "$kubeconfig" config view -o jsonpath='{.clusters[0].cluster.server}')
-  say "cluster $name is up in $((SECONDS - start))s: API server $server, $nodes nodes, kubeconfig $kubeconfig"
+  say "cluster $name is up in $(elapsed "$start"): API server $server, $nodes nodes, kubeconfig $kubeconfig"
 }
 
 down() {
