@@ -1,0 +1,119 @@
+# Image built by `make docker-build`.
+IMG ?= tenant-operator:latest
+
+# Tools, the source-built control plane, the operator binary and local cluster
+# state all live in bin/ (ignored by git).
+LOCALBIN ?= $(shell pwd)/bin
+CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
+CONTROLLER_TOOLS_VERSION ?= v0.23.0
+KUBECTL ?= kubectl
+DOCKER ?= docker
+
+# The cluster made by `make dev-cluster` and used by `make run`.
+DEV_CLUSTER_NAME ?= tenant-operator-dev
+DEV_KUBECONFIG ?= $(LOCALBIN)/dev-cluster.kubeconfig
+
+# Flags for the manager in `make run`, e.g. RUN_ARGS=--zap-log-level=debug.
+RUN_ARGS ?=
+
+# Extra flags for the envtest suites, e.g. ENVTEST_FLAGS='-run TestDeletion'.
+ENVTEST_FLAGS ?=
+
+SHELL = /usr/bin/env bash -o pipefail
+.SHELLFLAGS = -ec
+.DEFAULT_GOAL := help
+
+##@ General
+
+.PHONY: help
+help: ## Show the targets and what they do.
+	@awk 'BEGIN {FS = ":.*##"; printf "\nUsage:\n  make \033[36m<target>\033[0m\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) } ' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: generate
+generate: controller-gen ## Generate DeepCopy methods (api/v1alpha1/zz_generated.deepcopy.go).
+	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
+
+.PHONY: manifests
+manifests: controller-gen ## Generate the CRDs (config/crd/bases) and the manager ClusterRole (config/rbac/role.yaml).
+	$(CONTROLLER_GEN) crd rbac:roleName=manager-role paths=./... output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+
+.PHONY: verify-generated
+verify-generated: ## Fail when the generated files are stale (regenerates them, so they can be committed).
+	@hack/verify-generated.sh
+
+.PHONY: fmt
+fmt: ## Run go fmt.
+	go fmt ./...
+
+.PHONY: vet
+vet: ## Run go vet.
+	go vet ./...
+
+##@ Test
+
+.PHONY: test
+test: verify-generated vet test-unit test-envtest test-e2e ## Everything CI runs: generated files, vet, unit, envtest and e2e tests.
+
+.PHONY: test-unit
+test-unit: ## Unit tests: pure code, no cluster.
+	go test ./api/... ./internal/...
+
+.PHONY: test-envtest
+test-envtest: k8s-binaries ## Controller tests against a real kube-apiserver and etcd (envtest, no controller-manager).
+	KUBEBUILDER_ASSETS=$(LOCALBIN) go test ./controllers/... -v -count=1 $(ENVTEST_FLAGS)
+
+.PHONY: test-e2e
+test-e2e: k8s-binaries build ## End-to-end tests: bin/manager against a kwok cluster of its own.
+	E2E_MANAGER=$(LOCALBIN)/manager go test ./test/e2e/... -v -count=1 -timeout 20m
+
+##@ Build
+
+.PHONY: build
+build: ## Build the operator into bin/manager.
+	go build -o $(LOCALBIN)/manager ./cmd
+
+.PHONY: run
+run: manifests generate ## Run the operator in the foreground: against KUBECONFIG if set, else in a dev cluster it starts.
+	@DEV_CLUSTER_NAME=$(DEV_CLUSTER_NAME) hack/run.sh $(RUN_ARGS)
+
+.PHONY: docker-build
+docker-build: ## Build the image IMG (default tenant-operator:latest). Needs a Docker engine.
+	$(DOCKER) build -t $(IMG) .
+
+##@ Cluster
+
+.PHONY: install
+install: ## Install the CRDs (and config/policy if present) into the cluster of KUBECONFIG.
+	$(KUBECTL) apply --server-side -k config/crd
+	@if [ -d config/policy ]; then echo "$(KUBECTL) apply --server-side -k config/policy"; $(KUBECTL) apply --server-side -k config/policy; fi
+
+.PHONY: uninstall
+uninstall: ## Remove the CRDs, and with them every ServicePlan, ApiProduct and Tenant.
+	@if [ -d config/policy ]; then echo "$(KUBECTL) delete --ignore-not-found -k config/policy"; $(KUBECTL) delete --ignore-not-found -k config/policy; fi
+	$(KUBECTL) delete --ignore-not-found -k config/crd
+
+.PHONY: dev-cluster
+dev-cluster: k8s-binaries ## Start the local kwok cluster tenant-operator-dev (3 nodes), kubeconfig bin/dev-cluster.kubeconfig.
+	@hack/cluster.sh up $(DEV_CLUSTER_NAME) $(DEV_KUBECONFIG)
+
+.PHONY: dev-cluster-down
+dev-cluster-down: ## Delete the local kwok cluster tenant-operator-dev.
+	@hack/cluster.sh down $(DEV_CLUSTER_NAME) $(DEV_KUBECONFIG)
+
+##@ Dependencies
+
+$(LOCALBIN):
+	mkdir -p $(LOCALBIN)
+
+.PHONY: k8s-binaries
+k8s-binaries: | $(LOCALBIN) ## Build etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok and kwokctl from source into bin/ (first time ~15 min).
+	@BIN_DIR=$(LOCALBIN) hack/build-cluster-binaries.sh
+
+.PHONY: controller-gen
+controller-gen: | $(LOCALBIN) ## Install controller-gen v0.23.0 into bin/ unless it is there.
+	@if ! "$(CONTROLLER_GEN)" --version 2>/dev/null | grep -qx 'Version: $(CONTROLLER_TOOLS_VERSION)'; then \
+		echo "installing controller-gen $(CONTROLLER_TOOLS_VERSION) into $(LOCALBIN)"; \
+		GOBIN=$(LOCALBIN) go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_TOOLS_VERSION); \
+	fi
