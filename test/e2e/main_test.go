@@ -1,0 +1,377 @@
+// Package e2e tests the operator as users meet it: the manager binary running
+// against a real control plane (etcd, kube-apiserver, kube-controller-manager,
+// kube-scheduler) with simulated nodes, driven with kubectl.
+//
+// TestMain brings up a kwok cluster of its own through hack/cluster.sh (so it never
+// touches the dev cluster of `make run`), installs the CRDs, starts the manager as a
+// subprocess and tears both down at the end, on SIGINT/SIGTERM and shortly before
+// the test binary's -timeout would kill it. Run it with `make test-e2e`.
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const clusterPrefix = "tenant-operator-e2e-"
+
+// The environment shared by the tests, set up by TestMain.
+var (
+	repoRoot   string // absolute path of the repository
+	kubeconfig string // kubeconfig of the test cluster
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		fmt.Println("e2e: skipped in -short mode")
+		os.Exit(0)
+	}
+	os.Exit(runSuite(m))
+}
+
+// suite is the cluster and operator process of one test run.
+type suite struct {
+	name     string // kwok cluster name
+	workDir  string // temporary directory: kubeconfig, operator log
+	logPath  string // the operator's log
+	operator *exec.Cmd
+	exited   chan struct{} // closed when the operator process has exited
+	exitErr  error         // the operator's exit status, valid once exited is closed
+
+	// setUpCtx is cancelled at teardown, which kills a hack/cluster.sh still
+	// creating the cluster.
+	setUpCtx    context.Context
+	cancelSetUp context.CancelFunc
+
+	once sync.Once
+}
+
+func runSuite(m *testing.M) int {
+	s := &suite{name: fmt.Sprintf("%s%d", clusterPrefix, os.Getpid())}
+	s.setUpCtx, s.cancelSetUp = context.WithCancel(context.Background())
+
+	// Tear down on Ctrl-C or a kill, which would otherwise skip the deferred
+	// teardown and leave the cluster's processes running.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		sig := <-sigs
+		fmt.Printf("e2e: got %v, tearing down\n", sig)
+		s.tearDown()
+		os.Exit(1)
+	}()
+
+	// `go test -timeout` panics without running deferred functions; stop a little
+	// earlier, say where the tests were, and clean up.
+	if d := testTimeout(); d > 0 {
+		margin := min(time.Minute, d/10)
+		timer := time.AfterFunc(d-margin, func() {
+			fmt.Printf("e2e: the suite is about to reach -timeout %v; goroutines:\n", d)
+			_ = pprof.Lookup("goroutine").WriteTo(os.Stdout, 1)
+			s.printOperatorLog()
+			s.tearDown()
+			os.Exit(1)
+		})
+		defer timer.Stop()
+	}
+
+	code := 1
+	defer func() {
+		if code != 0 {
+			s.printOperatorLog()
+		}
+		s.tearDown()
+	}()
+
+	if err := s.setUp(); err != nil {
+		fmt.Printf("e2e: setting up: %v\n", err)
+		return code
+	}
+	code = m.Run()
+	if err := s.stopOperator(); err != nil {
+		fmt.Printf("e2e: %v\n", err)
+		code = 1
+	}
+	return code
+}
+
+func testTimeout() time.Duration {
+	f := flag.Lookup("test.timeout")
+	if f == nil {
+		return 0
+	}
+	d, _ := f.Value.(flag.Getter).Get().(time.Duration)
+	return d
+}
+
+func (s *suite) setUp() error {
+	var err error
+	if repoRoot, err = findRepoRoot(); err != nil {
+		return err
+	}
+	for _, b := range []string{"kwokctl", "kwok", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"} {
+		if _, err := os.Stat(filepath.Join(repoRoot, "bin", b)); err != nil {
+			return fmt.Errorf("bin/%s is missing: run the e2e tests with `make test-e2e`, which builds it", b)
+		}
+	}
+	if s.workDir, err = os.MkdirTemp("", s.name+"-"); err != nil {
+		return err
+	}
+	kubeconfig = filepath.Join(s.workDir, "kubeconfig")
+	s.logPath = filepath.Join(s.workDir, "operator.log")
+
+	reapStaleClusters()
+
+	manager, err := managerBinary(s.workDir)
+	if err != nil {
+		return err
+	}
+
+	start := time.Now()
+	if err := clusterScript(s.setUpCtx, "up", s.name, kubeconfig); err != nil {
+		return err
+	}
+	fmt.Printf("e2e: cluster %s up in %v\n", s.name, time.Since(start).Round(100*time.Millisecond))
+
+	if err := installCRDs(); err != nil {
+		return err
+	}
+	return s.startOperator(manager)
+}
+
+// tearDown stops the operator and deletes the cluster. It runs once, whichever of
+// the normal end, a signal or the timeout watchdog comes first; later callers wait
+// for it to finish.
+func (s *suite) tearDown() {
+	s.once.Do(func() {
+		s.cancelSetUp()
+		if err := s.stopOperator(); err != nil {
+			fmt.Printf("e2e: %v\n", err)
+		}
+		if s.workDir == "" {
+			return
+		}
+		if err := clusterScript(context.Background(), "down", s.name); err != nil {
+			fmt.Printf("e2e: deleting cluster %s: %v\n", s.name, err)
+		}
+		_ = os.RemoveAll(s.workDir)
+	})
+}
+
+func findRepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "hack", "cluster.sh")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("cannot find the repository root (a directory with hack/cluster.sh)")
+		}
+		dir = parent
+	}
+}
+
+// managerBinary returns the manager to test: $E2E_MANAGER (set by `make test-e2e`
+// to the freshly built bin/manager), else a build of ./cmd made now, so that a
+// plain `go test ./test/e2e` never tests a stale binary.
+func managerBinary(workDir string) (string, error) {
+	if m := os.Getenv("E2E_MANAGER"); m != "" {
+		if _, err := os.Stat(m); err != nil {
+			return "", fmt.Errorf("E2E_MANAGER: %w", err)
+		}
+		return m, nil
+	}
+	out := filepath.Join(workDir, "manager")
+	cmd := exec.Command("go", "build", "-o", out, "./cmd")
+	cmd.Dir = repoRoot
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd: %v\n%s", err, b)
+	}
+	return out, nil
+}
+
+func clusterScript(ctx context.Context, args ...string) error {
+	cmd := exec.CommandContext(ctx, filepath.Join(repoRoot, "hack", "cluster.sh"), args...)
+	cmd.Dir = repoRoot
+	cmd.Stdout = os.Stdout
+	cmd.Stderr = os.Stdout
+	// Its own process group, so that cancelling kills kwokctl too. (The cluster's
+	// daemons run in sessions of their own and are deleted by `down`.)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("hack/cluster.sh %s: %w", strings.Join(args, " "), err)
+	}
+	return nil
+}
+
+// reapStaleClusters deletes e2e clusters left behind by runs that were killed
+// outright (SIGKILL, a crash): their names end in the pid of a process that is gone.
+func reapStaleClusters() {
+	cmd := exec.Command(filepath.Join(repoRoot, "hack", "cluster.sh"), "list")
+	cmd.Dir = repoRoot
+	out, err := cmd.Output()
+	if err != nil {
+		return
+	}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		name := strings.TrimSpace(sc.Text())
+		pid, err := strconv.Atoi(strings.TrimPrefix(name, clusterPrefix))
+		if !strings.HasPrefix(name, clusterPrefix) || err != nil || pid == os.Getpid() {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			fmt.Printf("e2e: deleting cluster %s left behind by a run that is gone\n", name)
+			_ = clusterScript(context.Background(), "down", name)
+		}
+	}
+}
+
+func installCRDs() error {
+	if _, err := runKubectl(nil, "apply", "--server-side", "-k", "config/crd"); err != nil {
+		return err
+	}
+	// The same as `make install`: the admission policy too, when there is one.
+	if st, err := os.Stat(filepath.Join(repoRoot, "config", "policy")); err == nil && st.IsDir() {
+		flag := "-f"
+		if _, err := os.Stat(filepath.Join(repoRoot, "config", "policy", "kustomization.yaml")); err == nil {
+			flag = "-k"
+		}
+		if _, err := runKubectl(nil, "apply", "--server-side", flag, "config/policy"); err != nil {
+			return err
+		}
+	}
+	_, err := runKubectl(nil, "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+	return err
+}
+
+func (s *suite) startOperator(manager string) error {
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	logFile, err := os.Create(s.logPath)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close() // the child has its own copy
+
+	probeAddr := fmt.Sprintf("127.0.0.1:%d", port)
+	cmd := exec.Command(manager,
+		"--kubeconfig="+kubeconfig,
+		"--metrics-bind-address=0",
+		"--health-probe-bind-address="+probeAddr,
+	)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	cmd.Stdout = logFile
+	cmd.Stderr = logFile
+	// If this test binary dies without tearing down, the kernel kills the operator.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting %s: %w", manager, err)
+	}
+	s.operator = cmd
+	s.exited = make(chan struct{})
+	go func() {
+		s.exitErr = cmd.Wait()
+		close(s.exited)
+	}()
+
+	// Ready once /readyz answers 200.
+	deadline := time.Now().Add(60 * time.Second)
+	client := &http.Client{Timeout: 2 * time.Second}
+	for {
+		select {
+		case <-s.exited:
+			return fmt.Errorf("the operator exited while starting: %v", s.exitErr)
+		default:
+		}
+		resp, err := client.Get("http://" + probeAddr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				fmt.Printf("e2e: operator ready (pid %d, log %s)\n", cmd.Process.Pid, s.logPath)
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the operator did not report ready on %s/readyz within 60s", probeAddr)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// stopOperator stops the operator like the kubelet would: SIGTERM, then SIGKILL
+// after a grace period. Not stopping in time is an error: a rolling update of the
+// Deployment would hit it too.
+func (s *suite) stopOperator() error {
+	if s.operator == nil {
+		return nil
+	}
+	select {
+	case <-s.exited:
+		return nil // already stopped
+	default:
+	}
+	_ = s.operator.Process.Signal(syscall.SIGTERM)
+	const grace = 10 * time.Second
+	select {
+	case <-s.exited:
+		return nil
+	case <-time.After(grace):
+		_ = s.operator.Process.Kill()
+		<-s.exited
+		return fmt.Errorf("the operator did not exit within %v of SIGTERM and was killed", grace)
+	}
+}
+
+func (s *suite) printOperatorLog() {
+	if s.logPath == "" {
+		return
+	}
+	b, err := os.ReadFile(s.logPath)
+	if err != nil {
+		return
+	}
+	const maxLines = 400
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	from := 0
+	if len(lines) > maxLines {
+		from = len(lines) - maxLines
+	}
+	fmt.Printf("\n===== operator log (last %d of %d lines) =====\n", len(lines)-from, len(lines))
+	fmt.Println(strings.Join(lines[from:], "\n"))
+	fmt.Println("===== end of operator log =====")
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
