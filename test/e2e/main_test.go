@@ -227,27 +227,38 @@ func clusterScript(ctx context.Context, args ...string) error {
 	return nil
 }
 
-// reapStaleClusters deletes e2e clusters left behind by runs that were killed
-// outright (SIGKILL, a crash): their names end in the pid of a process that is gone.
+// reapStaleClusters deletes the clusters and temporary directories left behind
+// by runs that were killed outright (SIGKILL, a crash): their names hold the pid
+// of a process that is gone.
 func reapStaleClusters() {
 	cmd := exec.Command(filepath.Join(repoRoot, "hack", "cluster.sh"), "list")
 	cmd.Dir = repoRoot
-	out, err := cmd.Output()
-	if err != nil {
-		return
-	}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		name := strings.TrimSpace(sc.Text())
-		pid, err := strconv.Atoi(strings.TrimPrefix(name, clusterPrefix))
-		if !strings.HasPrefix(name, clusterPrefix) || err != nil || pid == os.Getpid() {
-			continue
-		}
-		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
-			fmt.Printf("e2e: deleting cluster %s left behind by a run that is gone\n", name)
-			_ = clusterScript(context.Background(), "down", name)
+	if out, err := cmd.Output(); err == nil {
+		sc := bufio.NewScanner(bytes.NewReader(out))
+		for sc.Scan() {
+			name := strings.TrimSpace(sc.Text())
+			if pid, ok := strings.CutPrefix(name, clusterPrefix); ok && processGone(pid) {
+				fmt.Printf("e2e: deleting cluster %s left behind by a run that is gone\n", name)
+				_ = clusterScript(context.Background(), "down", name)
+			}
 		}
 	}
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), clusterPrefix+"*-*"))
+	for _, dir := range dirs {
+		pid, _, _ := strings.Cut(strings.TrimPrefix(filepath.Base(dir), clusterPrefix), "-")
+		if processGone(pid) {
+			_ = os.RemoveAll(dir)
+		}
+	}
+}
+
+// processGone reports whether pid is a number and no process has it.
+func processGone(pid string) bool {
+	n, err := strconv.Atoi(pid)
+	if err != nil || n <= 0 || n == os.Getpid() {
+		return false
+	}
+	return errors.Is(syscall.Kill(n, 0), syscall.ESRCH)
 }
 
 func installCRDs() error {
