@@ -33,7 +33,8 @@ type ServicePlanReconciler struct {
 	client.Client
 }
 
-// +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=serviceplans,verbs=get;list;watch
+// +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=serviceplans,verbs=get;list;watch;patch;update
+// +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=serviceplans/finalizers,verbs=update
 // +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=serviceplans/status,verbs=get;patch;update
 // +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=apiproducts,verbs=get;list;watch
 
@@ -43,8 +44,6 @@ func (r *ServicePlanReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	if err := r.Get(ctx, req.NamespacedName, plan); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	orig := plan.DeepCopy()
-
 	tenants := &tenancyv1alpha1.TenantList{}
 	if err := r.List(ctx, tenants, client.MatchingFields{indexTenantPlan: plan.Name}); err != nil {
 		return ctrl.Result{}, fmt.Errorf("listing the tenants of plan %s: %w", plan.Name, err)
@@ -54,14 +53,12 @@ func (r *ServicePlanReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		names = append(names, t.Name)
 	}
 	sort.Strings(names)
+	if err := ensureInUseFinalizer(ctx, r.Client, plan, len(names)); err != nil {
+		return ctrl.Result{}, err
+	}
+	orig := plan.DeepCopy()
 	plan.Status.Tenants = int32(len(names))
-	if len(names) > maxListedTenants {
-		names = names[:maxListedTenants]
-	}
-	plan.Status.TenantNames = names
-	if len(names) == 0 {
-		plan.Status.TenantNames = nil
-	}
+	plan.Status.TenantNames = capNames(names)
 
 	var missing []string
 	for _, p := range plan.Spec.Products {
@@ -74,7 +71,10 @@ func (r *ServicePlanReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		}
 	}
 	cond := metav1.Condition{Type: tenancyv1alpha1.ConditionReady, ObservedGeneration: plan.Generation}
-	if len(missing) > 0 {
+	if !plan.DeletionTimestamp.IsZero() {
+		cond.Status, cond.Reason = metav1.ConditionFalse, tenancyv1alpha1.ReasonInUse
+		cond.Message = inUseMessage("ServicePlan", names)
+	} else if len(missing) > 0 {
 		cond.Status, cond.Reason = metav1.ConditionFalse, tenancyv1alpha1.ReasonProductNotFound
 		cond.Message = fmt.Sprintf("ApiProduct %s does not exist: create it or remove it from spec.products.",
 			strings.Join(missing, ", "))

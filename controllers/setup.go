@@ -5,13 +5,16 @@ import (
 	"context"
 
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/selection"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
 )
@@ -24,26 +27,35 @@ const (
 	indexTenantNamespace = "spec.namespaces"
 	// indexPlanProduct indexes ServicePlans by the products they include.
 	indexPlanProduct = "spec.products"
+	// indexTenantProduct indexes Tenants by the products they list or run.
+	indexTenantProduct = "products"
+
+	// httpRouteCRD is the name of the Gateway API HTTPRoute CRD.
+	httpRouteCRD = "httproutes.gateway.networking.k8s.io"
 )
 
-// CacheOptions limits the informer caches to what the operator manages: the namespaced and
-// cluster-scoped kinds it writes are cached only when they carry the managed-by label, so
-// memory grows with tenants, not with the cluster. Namespaces are cached whole: the operator
-// must see existing namespaces to detect conflicts and adoption annotations.
+// CacheOptions limits the informer caches to what the operator manages: every kind it writes
+// is cached only when it carries the managed-by label (the default selector, which also
+// covers HTTPRoutes once the Gateway API is installed), so memory grows with tenants, not with
+// the cluster. Seen whole: the tenancy kinds, and namespaces, because the operator must see
+// existing namespaces to detect conflicts and adoption annotations. Of the CRDs only the
+// HTTPRoute CRD is watched, to notice the Gateway API being installed.
 func CacheOptions() cache.Options {
 	managed, _ := labels.NewRequirement(tenancyv1alpha1.LabelManagedBy, selection.Equals,
 		[]string{tenancyv1alpha1.ManagedByValue})
-	sel := labels.NewSelector().Add(*managed)
-	byLabel := cache.ByObject{Label: sel}
+	everything := cache.ByObject{Label: labels.Everything()}
 	return cache.Options{
-		DefaultTransform: cache.TransformStripManagedFields(),
+		DefaultTransform:     cache.TransformStripManagedFields(),
+		DefaultLabelSelector: labels.NewSelector().Add(*managed),
 		ByObject: map[client.Object]cache.ByObject{
-			&corev1.ResourceQuota{}:       byLabel,
-			&corev1.LimitRange{}:          byLabel,
-			&networkingv1.NetworkPolicy{}: byLabel,
-			&rbacv1.RoleBinding{}:         byLabel,
-			&rbacv1.ClusterRole{}:         byLabel,
-			&rbacv1.ClusterRoleBinding{}:  byLabel,
+			&corev1.Namespace{}:            everything,
+			&tenancyv1alpha1.Tenant{}:      everything,
+			&tenancyv1alpha1.ServicePlan{}: everything,
+			&tenancyv1alpha1.ApiProduct{}:  everything,
+			&apiextensionsv1.CustomResourceDefinition{}: {
+				Label: labels.Everything(),
+				Field: fields.OneTermEqualSelector("metadata.name", httpRouteCRD),
+			},
 		},
 	}
 }
@@ -65,6 +77,11 @@ func SetupIndexes(ctx context.Context, idx client.FieldIndexer) error {
 	}); err != nil {
 		return err
 	}
+	if err := idx.IndexField(ctx, &tenancyv1alpha1.Tenant{}, indexTenantProduct, func(o client.Object) []string {
+		return tenantProductNames(o.(*tenancyv1alpha1.Tenant))
+	}); err != nil {
+		return err
+	}
 	return idx.IndexField(ctx, &tenancyv1alpha1.ServicePlan{}, indexPlanProduct, func(o client.Object) []string {
 		p := o.(*tenancyv1alpha1.ServicePlan)
 		names := make([]string, 0, len(p.Spec.Products))
@@ -81,10 +98,45 @@ func Setup(ctx context.Context, mgr ctrl.Manager) error {
 		return err
 	}
 	if err := (&TenantReconciler{
-		Client:   mgr.GetClient(),
-		Recorder: mgr.GetEventRecorder("tenant-operator"),
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Recorder:  mgr.GetEventRecorder("tenant-operator"),
 	}).SetupWithManager(mgr); err != nil {
 		return err
 	}
+	if err := (&ApiProductReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+		return err
+	}
 	return (&ServicePlanReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr)
+}
+
+// AddToScheme registers every kind the operator reads or writes.
+func AddToScheme(s *runtime.Scheme) error {
+	for _, add := range []func(*runtime.Scheme) error{
+		clientgoscheme.AddToScheme, tenancyv1alpha1.AddToScheme, gatewayv1.Install, apiextensionsv1.AddToScheme,
+	} {
+		if err := add(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tenantProductNames are the products a tenant lists in spec.products or runs (status).
+func tenantProductNames(t *tenancyv1alpha1.Tenant) []string {
+	seen := map[string]bool{}
+	var names []string
+	for _, p := range t.Spec.Products {
+		if !seen[p.Name] {
+			seen[p.Name] = true
+			names = append(names, p.Name)
+		}
+	}
+	for _, p := range t.Status.Products {
+		if !seen[p.Name] {
+			seen[p.Name] = true
+			names = append(names, p.Name)
+		}
+	}
+	return names
 }

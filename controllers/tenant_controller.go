@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
@@ -27,7 +29,10 @@ import (
 // TenantReconciler turns a Tenant into isolated, quota-bounded namespaces.
 type TenantReconciler struct {
 	client.Client
-	Recorder events.EventRecorder
+	// APIReader reads from the API server directly, for the few reads a stale cache must
+	// not answer (an existing credentials Secret).
+	APIReader client.Reader
+	Recorder  events.EventRecorder
 }
 
 // +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=tenants,verbs=get;list;watch;patch;update
@@ -40,6 +45,11 @@ type TenantReconciler struct {
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=rolebindings;clusterroles;clusterrolebindings,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=bind,resourceNames=admin;edit;view
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=apiproducts,verbs=get;list;watch
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups="",resources=services;secrets,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get;list;watch
 
 // Reconcile brings one Tenant's namespaces and their contents to the desired state and
 // records what it found in the Tenant's status, which it writes at most once per pass.
@@ -97,8 +107,15 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&rbacv1.RoleBinding{}, byTenantLabel).
 		Watches(&rbacv1.ClusterRole{}, byTenantLabel).
 		Watches(&rbacv1.ClusterRoleBinding{}, byTenantLabel).
+		Watches(&appsv1.Deployment{}, byTenantLabel).
+		Watches(&corev1.Service{}, byTenantLabel).
+		Watches(&corev1.Secret{}, byTenantLabel).
 		Watches(&tenancyv1alpha1.ServicePlan{}, handler.EnqueueRequestsFromMapFunc(r.tenantsForPlan),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&tenancyv1alpha1.ApiProduct{}, handler.EnqueueRequestsFromMapFunc(r.tenantsForProduct),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		WatchesMetadata(&apiextensionsv1.CustomResourceDefinition{}, handler.EnqueueRequestsFromMapFunc(r.tenantsForRouteCRD),
+			builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetName() == httpRouteCRD }))).
 		Complete(r)
 }
 
@@ -131,6 +148,48 @@ func (r *TenantReconciler) tenantsForPlan(ctx context.Context, o client.Object) 
 	list := &tenancyv1alpha1.TenantList{}
 	if err := r.List(ctx, list, client.MatchingFields{indexTenantPlan: o.GetName()}); err != nil {
 		log.FromContext(ctx).Error(err, "listing tenants by plan", "plan", o.GetName())
+		return nil
+	}
+	reqs := make([]reconcile.Request, len(list.Items))
+	for i, t := range list.Items {
+		reqs[i] = reconcile.Request{NamespacedName: types.NamespacedName{Name: t.Name}}
+	}
+	return reqs
+}
+
+// tenantsForProduct maps an ApiProduct to the tenants that list it and the tenants on plans
+// that include it.
+func (r *TenantReconciler) tenantsForProduct(ctx context.Context, o client.Object) []reconcile.Request {
+	names := map[string]bool{}
+	tenants := &tenancyv1alpha1.TenantList{}
+	if err := r.List(ctx, tenants, client.MatchingFields{indexTenantProduct: o.GetName()}); err != nil {
+		log.FromContext(ctx).Error(err, "listing tenants by product", "product", o.GetName())
+	}
+	for _, t := range tenants.Items {
+		names[t.Name] = true
+	}
+	plans := &tenancyv1alpha1.ServicePlanList{}
+	if err := r.List(ctx, plans, client.MatchingFields{indexPlanProduct: o.GetName()}); err != nil {
+		log.FromContext(ctx).Error(err, "listing plans by product", "product", o.GetName())
+	}
+	for _, p := range plans.Items {
+		for _, req := range r.tenantsForPlan(ctx, &p) {
+			names[req.Name] = true
+		}
+	}
+	reqs := make([]reconcile.Request, 0, len(names))
+	for n := range names {
+		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Name: n}})
+	}
+	return reqs
+}
+
+// tenantsForRouteCRD maps the HTTPRoute CRD (installed or removed) to every tenant, so that
+// routes of exposed products appear once the Gateway API is installed.
+func (r *TenantReconciler) tenantsForRouteCRD(ctx context.Context, _ client.Object) []reconcile.Request {
+	list := &tenancyv1alpha1.TenantList{}
+	if err := r.List(ctx, list); err != nil {
+		log.FromContext(ctx).Error(err, "listing tenants")
 		return nil
 	}
 	reqs := make([]reconcile.Request, len(list.Items))

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -15,6 +16,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
 	"github.com/openplatform/tenant-operator/internal/quota"
@@ -22,7 +24,11 @@ import (
 )
 
 // namespacedKinds are the kinds the operator writes inside tenant namespaces.
-var namespacedKinds = []string{render.KindResourceQuota, render.KindLimitRange, render.KindNetworkPolicy, render.KindRoleBinding}
+var namespacedKinds = []string{render.KindResourceQuota, render.KindLimitRange, render.KindNetworkPolicy, render.KindRoleBinding,
+	render.KindDeployment, render.KindService, render.KindSecret, render.KindHTTPRoute}
+
+// productKinds are the kinds that make up a tenant's products.
+var productKinds = map[string]bool{render.KindDeployment: true, render.KindService: true, render.KindSecret: true, render.KindHTTPRoute: true}
 
 // conditionOf says which condition reports the state of an object of a kind.
 var conditionOf = map[string]string{
@@ -33,6 +39,10 @@ var conditionOf = map[string]string{
 	render.KindRoleBinding:        tenancyv1alpha1.ConditionAccessGranted,
 	render.KindClusterRole:        tenancyv1alpha1.ConditionAccessGranted,
 	render.KindClusterRoleBinding: tenancyv1alpha1.ConditionAccessGranted,
+	render.KindDeployment:         tenancyv1alpha1.ConditionProductsReady,
+	render.KindService:            tenancyv1alpha1.ConditionProductsReady,
+	render.KindSecret:             tenancyv1alpha1.ConditionProductsReady,
+	render.KindHTTPRoute:          tenancyv1alpha1.ConditionProductsReady,
 }
 
 // reconcileNormal provisions the tenant: plan lookup, namespaces, their contents, the
@@ -125,11 +135,40 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *tenancyv1alph
 		}
 	}
 
+	// Products: while they cannot be resolved (a missing product or version) nothing of
+	// them is written or pruned, so a typo in a plan never deletes a running product.
+	products, err := r.planProducts(ctx, t, plan)
+	if err != nil {
+		fail(render.KindDeployment, err)
+	}
+	keepProducts := products == nil || products.err != nil
+	if !keepProducts {
+		for _, o := range products.objects {
+			desiredKeys[o.Key()] = true
+			if !usable[o.Namespace] {
+				continue
+			}
+			if _, err := r.applier().Ensure(ctx, o); err != nil {
+				fail(o.Kind, err)
+			}
+		}
+	}
+
 	if err := r.pruneNamespaces(ctx, t, desiredNS); err != nil {
 		fail(render.KindNamespace, err)
 	}
-	if err := r.pruneChildren(ctx, t, desiredKeys, usable); err != nil {
+	if err := r.pruneChildren(ctx, t, desiredKeys, usable, keepProducts); err != nil {
 		fail(render.KindResourceQuota, err)
+	}
+	outcome := productOutcome{}
+	if products != nil {
+		outcome.err = products.err
+		if products.err == nil {
+			outcome.total = len(products.resolved)
+			if outcome.ready, err = r.productStatus(ctx, t, products); err != nil {
+				fail(render.KindDeployment, err)
+			}
+		}
 	}
 
 	r.setNamespaceStatus(t, states)
@@ -143,7 +182,7 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *tenancyv1alph
 			r.event(t, corev1.EventTypeWarning, tenancyv1alpha1.ReasonNamespaceConflict, "Reconcile", "%s", msg)
 		}
 	}
-	setConditions(t, plan, states, failures, over)
+	setConditions(t, plan, states, failures, over, outcome)
 
 	var errs []error
 	for _, err := range failures {
@@ -155,8 +194,11 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *tenancyv1alph
 // pruneChildren deletes the tenant's objects that are no longer desired (for example
 // tenant-egress after a plan opens egress, or tenant-limits after it drops its limitRange)
 // in namespaces the tenant keeps.
-func (r *TenantReconciler) pruneChildren(ctx context.Context, t *tenancyv1alpha1.Tenant, desired map[render.Key]bool, usable map[string]bool) error {
+func (r *TenantReconciler) pruneChildren(ctx context.Context, t *tenancyv1alpha1.Tenant, desired map[render.Key]bool, usable map[string]bool, keepProducts bool) error {
 	for _, kind := range namespacedKinds {
+		if keepProducts && productKinds[kind] {
+			continue
+		}
 		list, err := r.listManaged(ctx, kind, t.Name)
 		if err != nil {
 			return err
@@ -211,6 +253,41 @@ func (r *TenantReconciler) listManaged(ctx context.Context, kind, tenant string,
 	case render.KindRoleBinding:
 		l := &rbacv1.RoleBindingList{}
 		if err := r.List(ctx, l, opts...); err != nil {
+			return nil, err
+		}
+		for i := range l.Items {
+			out = append(out, &l.Items[i])
+		}
+	case render.KindDeployment:
+		l := &appsv1.DeploymentList{}
+		if err := r.List(ctx, l, opts...); err != nil {
+			return nil, err
+		}
+		for i := range l.Items {
+			out = append(out, &l.Items[i])
+		}
+	case render.KindService:
+		l := &corev1.ServiceList{}
+		if err := r.List(ctx, l, opts...); err != nil {
+			return nil, err
+		}
+		for i := range l.Items {
+			out = append(out, &l.Items[i])
+		}
+	case render.KindSecret:
+		l := &corev1.SecretList{}
+		if err := r.List(ctx, l, opts...); err != nil {
+			return nil, err
+		}
+		for i := range l.Items {
+			out = append(out, &l.Items[i])
+		}
+	case render.KindHTTPRoute:
+		l := &gatewayv1.HTTPRouteList{}
+		if err := r.List(ctx, l, opts...); err != nil {
+			if isNoMatch(err) { // the Gateway API is not installed: there are no routes
+				return nil, nil
+			}
 			return nil, err
 		}
 		for i := range l.Items {

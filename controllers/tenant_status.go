@@ -7,6 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
+	"github.com/openplatform/tenant-operator/internal/render"
 )
 
 // detailConditions are the conditions whose conjunction is Ready.
@@ -46,7 +47,14 @@ func (r *TenantReconciler) stall(t *tenancyv1alpha1.Tenant, reason, msg string) 
 
 // setConditions computes every detail condition of a provisioning pass and the Ready,
 // Reconciling and Stalled summary from them.
-func setConditions(t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan, states []namespaceState, failures map[string]error, overBudget string) {
+// productOutcome is what the product phase found: how many products there are and are
+// available, or why they cannot be resolved.
+type productOutcome struct {
+	total, ready int
+	err          *render.ResolveError
+}
+
+func setConditions(t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan, states []namespaceState, failures map[string]error, overBudget string, products productOutcome) {
 	// NamespacesReady.
 	conflict := conflictMessage(t, states)
 	terminating := ""
@@ -88,18 +96,32 @@ func setConditions(t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan,
 	setApplied(t, tenancyv1alpha1.ConditionAccessGranted, failures,
 		fmt.Sprintf("Owners have the %s role in every namespace and can read this Tenant.", ownerRole(plan)))
 
-	products := effectiveProducts(t, plan)
-	if len(products) == 0 {
+	setProductsReady(t, failures, products)
+
+	summarize(t, conflict != "" || products.err != nil)
+}
+
+// setProductsReady reports whether every product's Deployments are updated and ready.
+func setProductsReady(t *tenancyv1alpha1.Tenant, failures map[string]error, p productOutcome) {
+	switch {
+	case p.err != nil:
+		set(t, tenancyv1alpha1.ConditionProductsReady, metav1.ConditionFalse, p.err.Reason, p.err.Message)
+	case failures[tenancyv1alpha1.ConditionProductsReady] != nil:
+		set(t, tenancyv1alpha1.ConditionProductsReady, metav1.ConditionFalse, tenancyv1alpha1.ReasonApplyFailed,
+			failures[tenancyv1alpha1.ConditionProductsReady].Error())
+	case p.total == 0:
 		set(t, tenancyv1alpha1.ConditionProductsReady, metav1.ConditionTrue, tenancyv1alpha1.ReasonNoProducts,
 			"The tenant has no API products.")
-		t.Status.ProductsReady = "0/0"
-	} else {
+	case p.ready < p.total:
 		set(t, tenancyv1alpha1.ConditionProductsReady, metav1.ConditionFalse, tenancyv1alpha1.ReasonProgressing,
-			fmt.Sprintf("%d API products are not provisioned: this operator version provisions namespaces only.", len(products)))
-		t.Status.ProductsReady = fmt.Sprintf("0/%d", len(products))
+			fmt.Sprintf("%d of %d products are available; waiting for their Deployments to roll out.", p.ready, p.total))
+	case t.Spec.Suspended:
+		set(t, tenancyv1alpha1.ConditionProductsReady, metav1.ConditionTrue, tenancyv1alpha1.ReasonSuspended,
+			"The tenant is suspended: every product is scaled to 0.")
+	default:
+		set(t, tenancyv1alpha1.ConditionProductsReady, metav1.ConditionTrue, tenancyv1alpha1.ReasonReconciled,
+			fmt.Sprintf("All %d products are available.", p.total))
 	}
-
-	summarize(t, conflict != "")
 }
 
 func setApplied(t *tenancyv1alpha1.Tenant, typ string, failures map[string]error, ok string) {
@@ -131,7 +153,7 @@ func summarize(t *tenancyv1alpha1.Tenant, stalled bool) {
 		return
 	}
 	set(t, tenancyv1alpha1.ConditionReady, metav1.ConditionTrue, tenancyv1alpha1.ReasonReconciled,
-		"The tenant's namespaces, quota, network isolation and access are in place.")
+		"The tenant's namespaces, quota, network isolation, access and products are in place.")
 	meta.RemoveStatusCondition(&t.Status.Conditions, tenancyv1alpha1.ConditionReconciling)
 	meta.RemoveStatusCondition(&t.Status.Conditions, tenancyv1alpha1.ConditionStalled)
 }

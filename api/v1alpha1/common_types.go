@@ -74,4 +74,5 @@ const (
 	ReasonBlocked              = "Blocked"
 	ReasonInUse                = "InUse"
 	ReasonNoProducts           = "NoProducts"
+	ReasonSuspended            = "Suspended"
 )

@@ -15,6 +15,7 @@ import (
 	"hash/fnv"
 	"reflect"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -22,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
 	"github.com/openplatform/tenant-operator/internal/render"
@@ -47,6 +49,14 @@ func NewObject(kind string) (client.Object, error) {
 		return &rbacv1.ClusterRole{}, nil
 	case render.KindClusterRoleBinding:
 		return &rbacv1.ClusterRoleBinding{}, nil
+	case render.KindDeployment:
+		return &appsv1.Deployment{}, nil
+	case render.KindService:
+		return &corev1.Service{}, nil
+	case render.KindSecret:
+		return &corev1.Secret{}, nil
+	case render.KindHTTPRoute:
+		return &gatewayv1.HTTPRoute{}, nil
 	}
 	return nil, fmt.Errorf("unknown kind %q", kind)
 }

@@ -1,0 +1,158 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
+)
+
+// ApiProductReconciler reports which tenants run a product and on which versions, and keeps
+// a product that tenants still run from being deleted.
+type ApiProductReconciler struct {
+	client.Client
+}
+
+// +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=apiproducts,verbs=get;list;watch;patch;update
+// +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=apiproducts/status,verbs=get;patch;update
+// +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=apiproducts/finalizers,verbs=update
+
+// Reconcile computes the product's status from the tenants that use it.
+func (r *ApiProductReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	p := &tenancyv1alpha1.ApiProduct{}
+	if err := r.Get(ctx, req.NamespacedName, p); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	tenants := &tenancyv1alpha1.TenantList{}
+	if err := r.List(ctx, tenants, client.MatchingFields{indexTenantProduct: p.Name}); err != nil {
+		return ctrl.Result{}, fmt.Errorf("listing the tenants of product %s: %w", p.Name, err)
+	}
+	perVersion := map[string]int32{}
+	var names []string
+	for _, t := range tenants.Items {
+		names = append(names, t.Name)
+		for _, s := range t.Status.Products {
+			if s.Name == p.Name && s.Version != "" {
+				perVersion[s.Version]++
+			}
+		}
+	}
+	sort.Strings(names)
+
+	if err := ensureInUseFinalizer(ctx, r.Client, p, len(names)); err != nil {
+		return ctrl.Result{}, err
+	}
+	orig := p.DeepCopy()
+	p.Status.Tenants = int32(len(names))
+	p.Status.TenantNames = capNames(names)
+	p.Status.Versions = nil
+	for _, v := range p.Spec.Versions {
+		p.Status.Versions = append(p.Status.Versions, tenancyv1alpha1.VersionStatus{Name: v.Name, Tenants: perVersion[v.Name]})
+	}
+	cond := metav1.Condition{Type: tenancyv1alpha1.ConditionReady, ObservedGeneration: p.Generation,
+		Status: metav1.ConditionTrue, Reason: tenancyv1alpha1.ReasonReconciled,
+		Message: fmt.Sprintf("The product runs for %d tenants.", len(names))}
+	if !p.DeletionTimestamp.IsZero() {
+		cond.Status, cond.Reason = metav1.ConditionFalse, tenancyv1alpha1.ReasonInUse
+		cond.Message = inUseMessage("ApiProduct", names)
+	}
+	meta.SetStatusCondition(&p.Status.Conditions, cond)
+	p.Status.ObservedGeneration = p.Generation
+	if equality.Semantic.DeepEqual(orig.Status, p.Status) {
+		return ctrl.Result{}, nil
+	}
+	return ctrl.Result{}, client.IgnoreNotFound(r.Status().Patch(ctx, p, client.MergeFrom(orig)))
+}
+
+// ensureInUseFinalizer keeps the in-use finalizer on a plan or product while it exists and
+// removes it once the object is being deleted and no tenant uses it any more.
+func ensureInUseFinalizer(ctx context.Context, c client.Client, o client.Object, users int) error {
+	base := o.DeepCopyObject().(client.Object)
+	var changed bool
+	if o.GetDeletionTimestamp().IsZero() {
+		changed = controllerutil.AddFinalizer(o, tenancyv1alpha1.InUseFinalizer)
+	} else if users == 0 {
+		changed = controllerutil.RemoveFinalizer(o, tenancyv1alpha1.InUseFinalizer)
+	}
+	if !changed {
+		return nil
+	}
+	if err := c.Patch(ctx, o, client.MergeFrom(base)); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("updating the finalizers of %s: %w", o.GetName(), err)
+	}
+	return nil
+}
+
+// capNames limits a list of tenant names in status.
+func capNames(names []string) []string {
+	if len(names) == 0 {
+		return nil
+	}
+	if len(names) > maxListedTenants {
+		return names[:maxListedTenants]
+	}
+	return names
+}
+
+// inUseMessage says which tenants hold an object that is being deleted.
+func inUseMessage(kind string, names []string) string {
+	shown := names
+	if len(shown) > 10 {
+		shown = shown[:10]
+	}
+	more := ""
+	if len(names) > len(shown) {
+		more = fmt.Sprintf(" and %d more", len(names)-len(shown))
+	}
+	return fmt.Sprintf("The %s is being deleted but tenants %s%s still use it: move them off it, and deletion completes.",
+		kind, strings.Join(shown, ", "), more)
+}
+
+// SetupWithManager watches products and the tenants that use them.
+func (r *ApiProductReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	enqueue := func(q workqueue.TypedRateLimitingInterface[reconcile.Request], t *tenancyv1alpha1.Tenant) {
+		for _, name := range tenantProductNames(t) {
+			q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Name: name}})
+		}
+	}
+	tenantEvents := handler.TypedFuncs[client.Object, reconcile.Request]{
+		CreateFunc: func(_ context.Context, e event.TypedCreateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(q, e.Object.(*tenancyv1alpha1.Tenant))
+		},
+		UpdateFunc: func(_ context.Context, e event.TypedUpdateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			old, cur := e.ObjectOld.(*tenancyv1alpha1.Tenant), e.ObjectNew.(*tenancyv1alpha1.Tenant)
+			if equality.Semantic.DeepEqual(tenantProductNames(old), tenantProductNames(cur)) &&
+				equality.Semantic.DeepEqual(old.Status.Products, cur.Status.Products) {
+				return
+			}
+			enqueue(q, old)
+			enqueue(q, cur)
+		},
+		DeleteFunc: func(_ context.Context, e event.TypedDeleteEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			if t, ok := e.Object.(*tenancyv1alpha1.Tenant); ok {
+				enqueue(q, t)
+			}
+		},
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("apiproduct").
+		For(&tenancyv1alpha1.ApiProduct{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&tenancyv1alpha1.Tenant{}, tenantEvents).
+		Complete(r)
+}

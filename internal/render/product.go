@@ -1,0 +1,387 @@
+package render
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gatewayv1ac "sigs.k8s.io/gateway-api/applyconfiguration/apis/v1"
+
+	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
+)
+
+// Kinds of product objects.
+const (
+	KindDeployment = "Deployment"
+	KindService    = "Service"
+	KindSecret     = "Secret"
+	KindHTTPRoute  = "HTTPRoute"
+)
+
+// Names, keys and environment of product objects.
+const (
+	// CredentialsKey is the key of the API key in <product>-credentials.
+	CredentialsKey = "api-key"
+	// AnnotationRotation on a credentials Secret records the value of the Tenant's
+	// rotate-credentials annotation the key was generated for.
+	AnnotationRotation = "tenancy.openplatform.io/rotation"
+	// AnnotationCredentialsHash on a pod template rolls the Deployment when the key changes.
+	AnnotationCredentialsHash = "tenancy.openplatform.io/credentials-hash"
+
+	LabelAppName    = "app.kubernetes.io/name"
+	LabelAppVersion = "app.kubernetes.io/version"
+
+	EnvTenant         = "TENANT"
+	EnvProductVersion = "PRODUCT_VERSION"
+	EnvRateLimit      = "RATE_LIMIT_RPM"
+	EnvAPIKey         = "API_KEY"
+
+	// nonRootUID is the user product containers run as.
+	nonRootUID = int64(65532)
+)
+
+// Resolved is one of a tenant's products with the version, namespace and plan entry that
+// apply to it.
+type Resolved struct {
+	Product   *tenancyv1alpha1.ApiProduct
+	Version   *tenancyv1alpha1.ProductVersion
+	PlanEntry tenancyv1alpha1.PlanProduct
+	Namespace string
+}
+
+// ResolveError says why a tenant's products cannot be resolved; Reason is a condition reason.
+type ResolveError struct {
+	Reason, Message string
+}
+
+func (e *ResolveError) Error() string { return e.Message }
+
+// ResolveProducts picks the tenant's products (spec.products, else every product of the
+// plan) and, for each, the version (tenant pin, else the plan's version, else the product's
+// defaultVersion) and the namespace (tenant's choice, else its first namespace).
+func ResolveProducts(t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan, products map[string]*tenancyv1alpha1.ApiProduct) ([]Resolved, *ResolveError) {
+	entries := map[string]tenancyv1alpha1.PlanProduct{}
+	for _, p := range plan.Spec.Products {
+		entries[p.Name] = p
+	}
+	type want struct{ name, version, namespace string }
+	var wants []want
+	if len(t.Spec.Products) > 0 {
+		for _, p := range t.Spec.Products {
+			wants = append(wants, want{p.Name, p.Version, p.Namespace})
+		}
+	} else {
+		for _, p := range plan.Spec.Products {
+			wants = append(wants, want{name: p.Name})
+		}
+	}
+	firstNS := t.DesiredNamespaces()[0].Name
+	var out []Resolved
+	for _, w := range wants {
+		entry, ok := entries[w.name]
+		if !ok {
+			return nil, &ResolveError{tenancyv1alpha1.ReasonProductNotInPlan, fmt.Sprintf(
+				"Product %s is not in plan %s: remove it from spec.products, or add it to the plan's spec.products.", w.name, plan.Name)}
+		}
+		product := products[w.name]
+		if product == nil {
+			return nil, &ResolveError{tenancyv1alpha1.ReasonProductNotFound, fmt.Sprintf(
+				"ApiProduct %s does not exist: create it, or remove it from plan %s.", w.name, plan.Name)}
+		}
+		version, source := w.version, "spec.products["+w.name+"].version"
+		if version == "" {
+			version, source = entry.Version, "plan "+plan.Name+"'s version of "+w.name
+		}
+		if version == "" {
+			version, source = product.Spec.DefaultVersion, "ApiProduct "+w.name+"'s defaultVersion"
+		}
+		var v *tenancyv1alpha1.ProductVersion
+		for i := range product.Spec.Versions {
+			if product.Spec.Versions[i].Name == version {
+				v = &product.Spec.Versions[i]
+			}
+		}
+		if v == nil {
+			return nil, &ResolveError{tenancyv1alpha1.ReasonVersionNotFound, fmt.Sprintf(
+				"ApiProduct %s has no version %s (from %s): pick one of %s.", w.name, version, source, versionNames(product))}
+		}
+		ns := w.namespace
+		if ns == "" {
+			ns = firstNS
+		}
+		out = append(out, Resolved{Product: product, Version: v, PlanEntry: entry, Namespace: ns})
+	}
+	return out, nil
+}
+
+func versionNames(p *tenancyv1alpha1.ApiProduct) string {
+	names := make([]string, len(p.Spec.Versions))
+	for i, v := range p.Spec.Versions {
+		names[i] = v.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// Credential is a tenant's API key for a product.
+type Credential struct {
+	Key string
+	// Rotation is the value of the Tenant's rotate-credentials annotation the key was made for.
+	Rotation string
+}
+
+// ProductInput is what rendering one product of a tenant needs.
+type ProductInput struct {
+	Tenant   *tenancyv1alpha1.Tenant
+	Resolved Resolved
+	// Credential is the product's API key; nil unless auth.type is APIKey.
+	Credential *Credential
+	// Routes is true when the HTTPRoute kind is installed in the cluster.
+	Routes bool
+}
+
+// UsesAPIKey reports whether a product hands out per-tenant API keys.
+func UsesAPIKey(p *tenancyv1alpha1.ApiProduct) bool {
+	return p.Spec.Auth.Type == "" || p.Spec.Auth.Type == tenancyv1alpha1.AuthAPIKey
+}
+
+// CredentialsName is the name of a product's credentials Secret.
+func CredentialsName(product string) string { return product + "-credentials" }
+
+// ComponentName is the name of a component's Deployment and Service.
+func ComponentName(product, component string) string { return product + "-" + component }
+
+// Product renders a tenant's instance of a product: a Deployment per component, a Service
+// per component with a port, the credentials Secret for APIKey auth and an HTTPRoute when
+// the product is exposed and the HTTPRoute kind exists.
+func Product(in ProductInput) []Object {
+	r := in.Resolved
+	var out []Object
+	if in.Credential != nil {
+		out = append(out, credentialsSecret(in.Tenant, r, in.Credential))
+	}
+	for i := range r.Version.Components {
+		c := &r.Version.Components[i]
+		out = append(out, deployment(in, c))
+		if c.Port != nil {
+			out = append(out, service(in.Tenant, r, c))
+		}
+	}
+	if e := r.Product.Spec.Exposure; e != nil && in.Routes {
+		out = append(out, httpRoute(in.Tenant, r, e))
+	}
+	return out
+}
+
+// productLabels are the labels of every object of a product.
+func productLabels(t *tenancyv1alpha1.Tenant, r Resolved) map[string]string {
+	l := Labels(t.Name)
+	l[tenancyv1alpha1.LabelProduct] = r.Product.Name
+	l[LabelAppVersion] = r.Version.Name
+	return l
+}
+
+// selectorLabels select a component's pods; they never change, so the Deployment's
+// immutable selector stays valid across versions.
+func selectorLabels(t *tenancyv1alpha1.Tenant, product, component string) map[string]string {
+	return map[string]string{
+		tenancyv1alpha1.LabelTenant:  t.Name,
+		tenancyv1alpha1.LabelProduct: product,
+		LabelAppName:                 ComponentName(product, component),
+	}
+}
+
+func componentLabels(t *tenancyv1alpha1.Tenant, r Resolved, component string) map[string]string {
+	l := productLabels(t, r)
+	l[LabelAppName] = ComponentName(r.Product.Name, component)
+	return l
+}
+
+func credentialsSecret(t *tenancyv1alpha1.Tenant, r Resolved, c *Credential) Object {
+	name := CredentialsName(r.Product.Name)
+	s := corev1ac.Secret(name, r.Namespace).
+		WithLabels(productLabels(t, r)).
+		WithAnnotations(map[string]string{AnnotationRotation: c.Rotation}).
+		WithType(corev1.SecretTypeOpaque).
+		WithData(map[string][]byte{CredentialsKey: []byte(c.Key)})
+	return Object{Kind: KindSecret, Namespace: r.Namespace, Name: name, Apply: s}
+}
+
+// CredentialsHash is a short digest of a key: it rolls the Deployments on rotation without
+// putting the key in the pod template.
+func CredentialsHash(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:8])
+}
+
+func deployment(in ProductInput, c *tenancyv1alpha1.Component) Object {
+	t, r := in.Tenant, in.Resolved
+	name := ComponentName(r.Product.Name, c.Name)
+	replicas := int32(1)
+	if r.PlanEntry.Replicas != nil {
+		replicas = *r.PlanEntry.Replicas
+	}
+	if t.Spec.Suspended {
+		replicas = 0
+	}
+
+	env := []*corev1ac.EnvVarApplyConfiguration{
+		corev1ac.EnvVar().WithName(EnvTenant).WithValue(t.Name),
+		corev1ac.EnvVar().WithName(EnvProductVersion).WithValue(r.Version.Name),
+	}
+	if rl := r.PlanEntry.RateLimit; rl != nil {
+		env = append(env, corev1ac.EnvVar().WithName(EnvRateLimit).WithValue(strconv.Itoa(int(rl.RequestsPerMinute))))
+	}
+	for _, e := range c.Env {
+		env = append(env, corev1ac.EnvVar().WithName(e.Name).WithValue(e.Value))
+	}
+	podAnnotations := map[string]string{}
+	if in.Credential != nil {
+		env = append(env, corev1ac.EnvVar().WithName(EnvAPIKey).WithValueFrom(corev1ac.EnvVarSource().
+			WithSecretKeyRef(corev1ac.SecretKeySelector().WithName(CredentialsName(r.Product.Name)).WithKey(CredentialsKey))))
+		podAnnotations[AnnotationCredentialsHash] = CredentialsHash(in.Credential.Key)
+	}
+
+	container := corev1ac.Container().
+		WithName(c.Name).
+		WithImage(c.Image).
+		WithEnv(env...).
+		WithSecurityContext(corev1ac.SecurityContext().
+			WithRunAsNonRoot(true).
+			WithAllowPrivilegeEscalation(false).
+			WithCapabilities(corev1ac.Capabilities().WithDrop("ALL")).
+			WithSeccompProfile(corev1ac.SeccompProfile().WithType(corev1.SeccompProfileTypeRuntimeDefault)))
+	if len(c.Args) > 0 {
+		container.WithArgs(c.Args...)
+	}
+	if c.Port != nil {
+		container.WithPorts(corev1ac.ContainerPort().WithName("http").WithContainerPort(*c.Port).WithProtocol(corev1.ProtocolTCP))
+		if c.HealthPath != "" {
+			container.WithReadinessProbe(corev1ac.Probe().WithHTTPGet(corev1ac.HTTPGetAction().
+				WithPath(c.HealthPath).WithPort(intstr.FromInt32(*c.Port))))
+		}
+	}
+	if res := resources(r.PlanEntry.Resources, c.Resources); res != nil {
+		container.WithResources(res)
+	}
+
+	template := corev1ac.PodTemplateSpec().
+		WithLabels(componentLabels(t, r, c.Name)).
+		WithSpec(corev1ac.PodSpec().
+			WithAutomountServiceAccountToken(false).
+			WithSecurityContext(corev1ac.PodSecurityContext().
+				WithRunAsNonRoot(true).
+				WithRunAsUser(nonRootUID).
+				WithRunAsGroup(nonRootUID).
+				WithSeccompProfile(corev1ac.SeccompProfile().WithType(corev1.SeccompProfileTypeRuntimeDefault))).
+			WithContainers(container))
+	if len(podAnnotations) > 0 {
+		template.WithAnnotations(podAnnotations)
+	}
+	d := appsv1ac.Deployment(name, r.Namespace).
+		WithLabels(componentLabels(t, r, c.Name)).
+		WithSpec(appsv1ac.DeploymentSpec().
+			WithReplicas(replicas).
+			WithSelector(metav1ac.LabelSelector().WithMatchLabels(selectorLabels(t, r.Product.Name, c.Name))).
+			WithTemplate(template))
+	return Object{Kind: KindDeployment, Namespace: r.Namespace, Name: name, Apply: d}
+}
+
+// resources picks the plan entry's resources, else the component's.
+func resources(plan, component *tenancyv1alpha1.ComputeResources) *corev1ac.ResourceRequirementsApplyConfiguration {
+	res := plan
+	if res == nil {
+		res = component
+	}
+	if res == nil || (len(res.Requests) == 0 && len(res.Limits) == 0) {
+		return nil
+	}
+	out := corev1ac.ResourceRequirements()
+	if len(res.Requests) > 0 {
+		out.WithRequests(res.Requests)
+	}
+	if len(res.Limits) > 0 {
+		out.WithLimits(res.Limits)
+	}
+	return out
+}
+
+func service(t *tenancyv1alpha1.Tenant, r Resolved, c *tenancyv1alpha1.Component) Object {
+	name := ComponentName(r.Product.Name, c.Name)
+	s := corev1ac.Service(name, r.Namespace).
+		WithLabels(componentLabels(t, r, c.Name)).
+		WithSpec(corev1ac.ServiceSpec().
+			WithType(corev1.ServiceTypeClusterIP).
+			WithSelector(selectorLabels(t, r.Product.Name, c.Name)).
+			WithPorts(corev1ac.ServicePort().WithName("http").WithPort(*c.Port).
+				WithTargetPort(intstr.FromString("http")).WithProtocol(corev1.ProtocolTCP)))
+	return Object{Kind: KindService, Namespace: r.Namespace, Name: name, Apply: s}
+}
+
+// Hostname is the route hostname of a tenant: the template with {tenant} substituted.
+func Hostname(template, tenant string) string {
+	return strings.ReplaceAll(template, "{tenant}", tenant)
+}
+
+// PathPrefix is the path a product is served under: exposure.pathPrefix, else /<product>.
+func PathPrefix(p *tenancyv1alpha1.ApiProduct) string {
+	if p.Spec.Exposure != nil && p.Spec.Exposure.PathPrefix != "" {
+		return p.Spec.Exposure.PathPrefix
+	}
+	return "/" + p.Name
+}
+
+func httpRoute(t *tenancyv1alpha1.Tenant, r Resolved, e *tenancyv1alpha1.Exposure) Object {
+	var port int32
+	for _, c := range r.Version.Components {
+		if c.Name == e.Component && c.Port != nil {
+			port = *c.Port
+		}
+	}
+	rule := gatewayv1ac.HTTPRouteRule().
+		WithMatches(gatewayv1ac.HTTPRouteMatch().WithPath(gatewayv1ac.HTTPPathMatch().
+			WithType(gatewayv1.PathMatchPathPrefix).WithValue(PathPrefix(r.Product)))).
+		WithBackendRefs(gatewayv1ac.HTTPBackendRef().
+			WithName(gatewayv1.ObjectName(ComponentName(r.Product.Name, e.Component))).
+			WithPort(gatewayv1.PortNumber(port)))
+	spec := gatewayv1ac.HTTPRouteSpec().
+		WithParentRefs(gatewayv1ac.ParentReference().
+			WithName(gatewayv1.ObjectName(e.Gateway.Name)).
+			WithNamespace(gatewayv1.Namespace(e.Gateway.Namespace))).
+		WithRules(rule)
+	if e.Hostname != "" {
+		spec.WithHostnames(gatewayv1.Hostname(Hostname(e.Hostname, t.Name)))
+	}
+	route := gatewayv1ac.HTTPRoute(r.Product.Name, r.Namespace).
+		WithLabels(productLabels(t, r)).
+		WithSpec(spec)
+	return Object{Kind: KindHTTPRoute, Namespace: r.Namespace, Name: r.Product.Name, Apply: route}
+}
+
+// Endpoint is the URL a tenant reaches a product at: the route's hostname and path when the
+// product is exposed with a hostname, else the entrypoint Service inside the cluster.
+func Endpoint(t *tenancyv1alpha1.Tenant, r Resolved) string {
+	if e := r.Product.Spec.Exposure; e != nil {
+		if e.Hostname != "" {
+			return "https://" + Hostname(e.Hostname, t.Name) + PathPrefix(r.Product)
+		}
+		for _, c := range r.Version.Components {
+			if c.Name == e.Component && c.Port != nil {
+				return fmt.Sprintf("http://%s.%s.svc:%d", ComponentName(r.Product.Name, c.Name), r.Namespace, *c.Port)
+			}
+		}
+	}
+	for _, c := range r.Version.Components {
+		if c.Port != nil {
+			return fmt.Sprintf("http://%s.%s.svc:%d", ComponentName(r.Product.Name, c.Name), r.Namespace, *c.Port)
+		}
+	}
+	return ""
+}
