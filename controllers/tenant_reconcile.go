@@ -7,18 +7,15 @@ import (
 	"sort"
 	"strings"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
-	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
+	"github.com/openplatform/tenant-operator/internal/apply"
 	"github.com/openplatform/tenant-operator/internal/quota"
 	"github.com/openplatform/tenant-operator/internal/render"
 )
@@ -220,81 +217,27 @@ func (r *TenantReconciler) pruneChildren(ctx context.Context, t *tenancyv1alpha1
 
 // listManaged lists the objects of a kind that carry the tenant's label.
 func (r *TenantReconciler) listManaged(ctx context.Context, kind, tenant string, opts ...client.ListOption) ([]client.Object, error) {
+	list, err := apply.NewList(kind)
+	if err != nil {
+		return nil, err
+	}
 	opts = append(opts, client.MatchingLabels{
 		tenancyv1alpha1.LabelManagedBy: tenancyv1alpha1.ManagedByValue,
 		tenancyv1alpha1.LabelTenant:    tenant,
 	})
-	var out []client.Object
-	switch kind {
-	case render.KindResourceQuota:
-		l := &corev1.ResourceQuotaList{}
-		if err := r.List(ctx, l, opts...); err != nil {
-			return nil, err
+	if err := r.List(ctx, list, opts...); err != nil {
+		if kind == render.KindHTTPRoute && isNoMatch(err) { // no Gateway API, no routes
+			return nil, nil
 		}
-		for i := range l.Items {
-			out = append(out, &l.Items[i])
-		}
-	case render.KindLimitRange:
-		l := &corev1.LimitRangeList{}
-		if err := r.List(ctx, l, opts...); err != nil {
-			return nil, err
-		}
-		for i := range l.Items {
-			out = append(out, &l.Items[i])
-		}
-	case render.KindNetworkPolicy:
-		l := &networkingv1.NetworkPolicyList{}
-		if err := r.List(ctx, l, opts...); err != nil {
-			return nil, err
-		}
-		for i := range l.Items {
-			out = append(out, &l.Items[i])
-		}
-	case render.KindRoleBinding:
-		l := &rbacv1.RoleBindingList{}
-		if err := r.List(ctx, l, opts...); err != nil {
-			return nil, err
-		}
-		for i := range l.Items {
-			out = append(out, &l.Items[i])
-		}
-	case render.KindDeployment:
-		l := &appsv1.DeploymentList{}
-		if err := r.List(ctx, l, opts...); err != nil {
-			return nil, err
-		}
-		for i := range l.Items {
-			out = append(out, &l.Items[i])
-		}
-	case render.KindService:
-		l := &corev1.ServiceList{}
-		if err := r.List(ctx, l, opts...); err != nil {
-			return nil, err
-		}
-		for i := range l.Items {
-			out = append(out, &l.Items[i])
-		}
-	case render.KindSecret:
-		l := &corev1.SecretList{}
-		if err := r.List(ctx, l, opts...); err != nil {
-			return nil, err
-		}
-		for i := range l.Items {
-			out = append(out, &l.Items[i])
-		}
-	case render.KindHTTPRoute:
-		l := &gatewayv1.HTTPRouteList{}
-		if err := r.List(ctx, l, opts...); err != nil {
-			if isNoMatch(err) { // the Gateway API is not installed: there are no routes
-				return nil, nil
-			}
-			return nil, err
-		}
-		for i := range l.Items {
-			out = append(out, &l.Items[i])
-		}
-	default:
-		return nil, fmt.Errorf("listing %s is not supported", kind)
+		return nil, fmt.Errorf("listing %s of tenant %s: %w", kind, tenant, err)
+	}
+	items, err := meta.ExtractList(list)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]client.Object, 0, len(items))
+	for _, item := range items {
+		out = append(out, item.(client.Object))
 	}
 	return out, nil
 }

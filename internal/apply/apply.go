@@ -32,33 +32,40 @@ import (
 // AnnotationHash holds the hash of the desired object the operator last applied.
 const AnnotationHash = "tenancy.openplatform.io/applied-hash"
 
+// kinds maps each kind the operator writes to constructors of an empty object and list.
+var kinds = map[string]struct {
+	object func() client.Object
+	list   func() client.ObjectList
+}{
+	render.KindNamespace:          {func() client.Object { return &corev1.Namespace{} }, func() client.ObjectList { return &corev1.NamespaceList{} }},
+	render.KindResourceQuota:      {func() client.Object { return &corev1.ResourceQuota{} }, func() client.ObjectList { return &corev1.ResourceQuotaList{} }},
+	render.KindLimitRange:         {func() client.Object { return &corev1.LimitRange{} }, func() client.ObjectList { return &corev1.LimitRangeList{} }},
+	render.KindNetworkPolicy:      {func() client.Object { return &networkingv1.NetworkPolicy{} }, func() client.ObjectList { return &networkingv1.NetworkPolicyList{} }},
+	render.KindRoleBinding:        {func() client.Object { return &rbacv1.RoleBinding{} }, func() client.ObjectList { return &rbacv1.RoleBindingList{} }},
+	render.KindClusterRole:        {func() client.Object { return &rbacv1.ClusterRole{} }, func() client.ObjectList { return &rbacv1.ClusterRoleList{} }},
+	render.KindClusterRoleBinding: {func() client.Object { return &rbacv1.ClusterRoleBinding{} }, func() client.ObjectList { return &rbacv1.ClusterRoleBindingList{} }},
+	render.KindDeployment:         {func() client.Object { return &appsv1.Deployment{} }, func() client.ObjectList { return &appsv1.DeploymentList{} }},
+	render.KindService:            {func() client.Object { return &corev1.Service{} }, func() client.ObjectList { return &corev1.ServiceList{} }},
+	render.KindSecret:             {func() client.Object { return &corev1.Secret{} }, func() client.ObjectList { return &corev1.SecretList{} }},
+	render.KindHTTPRoute:          {func() client.Object { return &gatewayv1.HTTPRoute{} }, func() client.ObjectList { return &gatewayv1.HTTPRouteList{} }},
+}
+
 // NewObject returns an empty object of a kind the operator writes.
 func NewObject(kind string) (client.Object, error) {
-	switch kind {
-	case render.KindNamespace:
-		return &corev1.Namespace{}, nil
-	case render.KindResourceQuota:
-		return &corev1.ResourceQuota{}, nil
-	case render.KindLimitRange:
-		return &corev1.LimitRange{}, nil
-	case render.KindNetworkPolicy:
-		return &networkingv1.NetworkPolicy{}, nil
-	case render.KindRoleBinding:
-		return &rbacv1.RoleBinding{}, nil
-	case render.KindClusterRole:
-		return &rbacv1.ClusterRole{}, nil
-	case render.KindClusterRoleBinding:
-		return &rbacv1.ClusterRoleBinding{}, nil
-	case render.KindDeployment:
-		return &appsv1.Deployment{}, nil
-	case render.KindService:
-		return &corev1.Service{}, nil
-	case render.KindSecret:
-		return &corev1.Secret{}, nil
-	case render.KindHTTPRoute:
-		return &gatewayv1.HTTPRoute{}, nil
+	k, ok := kinds[kind]
+	if !ok {
+		return nil, fmt.Errorf("unknown kind %q", kind)
 	}
-	return nil, fmt.Errorf("unknown kind %q", kind)
+	return k.object(), nil
+}
+
+// NewList returns an empty list of a kind the operator writes.
+func NewList(kind string) (client.ObjectList, error) {
+	k, ok := kinds[kind]
+	if !ok {
+		return nil, fmt.Errorf("unknown kind %q", kind)
+	}
+	return k.list(), nil
 }
 
 // Applier applies desired objects through a client whose reads come from the cache.
