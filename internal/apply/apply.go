@@ -202,7 +202,7 @@ func contains(live, want any) bool {
 	case string:
 		l, ok := live.(string)
 		if !ok {
-			return false
+			return live == nil && w == "" // typed objects omit empty strings, e.g. an env var without a value
 		}
 		if l == w {
 			return true
