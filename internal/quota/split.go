@@ -38,7 +38,10 @@ func Split(budget corev1.ResourceList, weights []int64) ([]corev1.ResourceList, 
 			return nil, fmt.Errorf("quota %s is negative (%s)", name, q.String())
 		}
 		milli := useMilli(name, q)
-		amount := units(q, milli)
+		amount, err := units(q, milli)
+		if err != nil {
+			return nil, fmt.Errorf("quota %s: %w", name, err)
+		}
 		parts := splitInt(amount, weights, total)
 		for i, p := range parts {
 			shares[i][name] = quantity(p, milli, q.Format)
@@ -58,8 +61,13 @@ func useMilli(name corev1.ResourceName, q resource.Quantity) bool {
 	return whole.Cmp(q) != 0
 }
 
+// maxDigits bounds the size of a quantity the split accepts: 10^30 units is far beyond any
+// real budget (an exabyte is 10^18 bytes), and an exponent such as 7E7222222221 would
+// otherwise make the split compute a number with billions of digits.
+const maxDigits = 30
+
 // units returns q as an integer count of units (or thousandths when milli).
-func units(q resource.Quantity, milli bool) *big.Int {
+func units(q resource.Quantity, milli bool) (*big.Int, error) {
 	dec := q.AsDec()
 	scale := dec.Scale() // value = unscaled * 10^-scale
 	unscaled := new(big.Int).Set(dec.UnscaledBig())
@@ -67,13 +75,21 @@ func units(q resource.Quantity, milli bool) *big.Int {
 	if milli {
 		exp += 3
 	}
+	mantissa := int64(len(unscaled.String()))
+	if mantissa+exp > maxDigits {
+		return nil, fmt.Errorf("%s is too large to split (at most %d digits)", q.String(), maxDigits)
+	}
 	ten := big.NewInt(10)
 	if exp >= 0 {
-		return unscaled.Mul(unscaled, new(big.Int).Exp(ten, big.NewInt(exp), nil))
+		return unscaled.Mul(unscaled, new(big.Int).Exp(ten, big.NewInt(exp), nil)), nil
+	}
+	if -exp > mantissa {
+		// Less than one unit (or thousandth): nothing to share out.
+		return new(big.Int), nil
 	}
 	// A value finer than the unit (e.g. 0.0005 cores) is rounded down: the shares must
 	// never add up to more than the budget.
-	return unscaled.Quo(unscaled, new(big.Int).Exp(ten, big.NewInt(-exp), nil))
+	return unscaled.Quo(unscaled, new(big.Int).Exp(ten, big.NewInt(-exp), nil)), nil
 }
 
 // splitInt splits amount in proportion to weights; the remainder goes one unit each to the
