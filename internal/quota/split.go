@@ -8,6 +8,7 @@ package quota
 
 import (
 	"fmt"
+	"math"
 	"math/big"
 	"strings"
 
@@ -36,6 +37,11 @@ func Split(budget corev1.ResourceList, weights []int64) ([]corev1.ResourceList, 
 	for name, q := range budget {
 		if q.Sign() < 0 {
 			return nil, fmt.Errorf("quota %s is negative (%s)", name, q.String())
+		}
+		// Kubernetes supports quantities up to 2^63-1; beyond that apimachinery prints
+		// them wrongly, so a share could not be written faithfully.
+		if q.AsDec().Scale() < -18 || q.CmpInt64(math.MaxInt64) > 0 {
+			return nil, fmt.Errorf("quota %s is larger than Kubernetes supports (at most %d)", name, int64(math.MaxInt64))
 		}
 		milli := useMilli(name, q)
 		amount, err := units(q, milli)
