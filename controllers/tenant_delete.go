@@ -7,11 +7,14 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
 	"github.com/openplatform/tenant-operator/internal/apply"
@@ -29,6 +32,15 @@ const namespaceGoneRequeue = 5 * time.Second
 func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *tenancyv1alpha1.Tenant) (ctrl.Result, error) {
 	if !controllerutil.ContainsFinalizer(t, tenancyv1alpha1.TenantFinalizer) {
 		return ctrl.Result{}, nil
+	}
+	// Deleting the CRD deletes every Tenant. That is an uninstall (or a reinstall), not a
+	// request to delete tenants: leave every namespace and object as it is, labels included,
+	// so Tenants applied again pick them up, and let the CRD go.
+	if crdGoing, err := r.tenantCRDDeleting(ctx); err != nil {
+		return ctrl.Result{}, err
+	} else if crdGoing {
+		log.FromContext(ctx).Info("the Tenant CRD is being deleted: keeping the tenant's namespaces and objects")
+		return ctrl.Result{}, r.removeFinalizer(ctx, t)
 	}
 	markDeleting(t, "Deleting the tenant's namespaces and access.")
 
@@ -72,12 +84,37 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *tenancyv1alph
 		return ctrl.Result{RequeueAfter: namespaceGoneRequeue}, nil
 	}
 
+	return ctrl.Result{}, r.removeFinalizer(ctx, t)
+}
+
+func (r *TenantReconciler) removeFinalizer(ctx context.Context, t *tenancyv1alpha1.Tenant) error {
 	base := t.DeepCopy()
 	controllerutil.RemoveFinalizer(t, tenancyv1alpha1.TenantFinalizer)
 	if err := r.Patch(ctx, t, client.MergeFrom(base)); client.IgnoreNotFound(err) != nil {
-		return ctrl.Result{}, fmt.Errorf("removing the finalizer of tenant %s: %w", t.Name, err)
+		return fmt.Errorf("removing the finalizer of tenant %s: %w", t.Name, err)
 	}
-	return ctrl.Result{}, nil
+	return nil
+}
+
+// tenantCRD is the name of the Tenant CustomResourceDefinition.
+const tenantCRD = "tenants.tenancy.openplatform.io"
+
+// tenantCRDDeleting reports whether the Tenant CRD is being deleted, read from the API
+// server (the cache does not hold that CRD).
+func (r *TenantReconciler) tenantCRDDeleting(ctx context.Context) (bool, error) {
+	reader := r.APIReader
+	if reader == nil {
+		reader = r.Client
+	}
+	crd := &metav1.PartialObjectMetadata{}
+	crd.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
+	if err := reader.Get(ctx, client.ObjectKey{Name: tenantCRD}, crd); err != nil {
+		if apierrors.IsNotFound(err) {
+			return true, nil
+		}
+		return false, fmt.Errorf("reading CRD %s: %w", tenantCRD, err)
+	}
+	return !crd.DeletionTimestamp.IsZero(), nil
 }
 
 // retainNamespace keeps a namespace and its contents but removes the tenant labels (from the
