@@ -6,6 +6,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
 )
@@ -60,4 +61,26 @@ func TestTooManyNamespaces(t *testing.T) {
 	if tn.Status.NamespaceCount != 2 {
 		t.Errorf("status.namespaceCount = %d, want 2", tn.Status.NamespaceCount)
 	}
+}
+
+// TestUnsplittableQuotaStallsThenHeals: a plan whose quota is larger than Kubernetes
+// supports is reported on the tenant (nothing is created from it) and heals once fixed.
+func TestUnsplittableQuotaStallsThenHeals(t *testing.T) {
+	const name, planName = "t14-huge", "p14-huge"
+	plan := newPlan(planName, 1)
+	plan.Spec.Quota = &tenancyv1alpha1.PlanQuota{Hard: corev1.ResourceList{"pods": resource.MustParse("1E19")}}
+	mustCreate(t, plan)
+	mustCreate(t, newTenant(name, planName))
+
+	tn := waitTenantStalled(t, name, tenancyv1alpha1.ReasonInvalidQuota)
+	if c := findCondition(tn, tenancyv1alpha1.ConditionReady); c == nil ||
+		!strings.Contains(c.Message, "spec.quota.hard") || !strings.Contains(c.Message, "pods") {
+		t.Errorf("Ready message = %q, want it to name the quota key and spec.quota.hard", messageOf(c))
+	}
+	consistently(t, time.Second, func() error { return gone(&corev1.Namespace{}, "", name) })
+
+	mustUpdate(t, plan, func(p *tenancyv1alpha1.ServicePlan) {
+		p.Spec.Quota.Hard = corev1.ResourceList{"pods": resource.MustParse("10")}
+	})
+	waitTenantReady(t, name)
 }

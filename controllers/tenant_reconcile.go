@@ -87,7 +87,8 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *tenancyv1alph
 
 	desired, err := render.Tenant(render.Input{Tenant: t, Plan: plan, Adopted: adopted})
 	if err != nil {
-		r.stall(t, tenancyv1alpha1.ReasonApplyFailed, err.Error())
+		r.stall(t, tenancyv1alpha1.ReasonInvalidQuota, fmt.Sprintf(
+			"The quota of plan %s cannot be split: %v. Fix the plan's spec.quota.hard.", plan.Name, err))
 		return ctrl.Result{}, nil
 	}
 

@@ -75,4 +75,5 @@ const (
 	ReasonInUse                = "InUse"
 	ReasonNoProducts           = "NoProducts"
 	ReasonSuspended            = "Suspended"
+	ReasonInvalidQuota         = "InvalidQuota"
 )
