@@ -1,12 +1,14 @@
 package controllers
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
 )
@@ -83,4 +85,59 @@ func TestUnsplittableQuotaStallsThenHeals(t *testing.T) {
 		p.Spec.Quota.Hard = corev1.ResourceList{"pods": resource.MustParse("10")}
 	})
 	waitTenantReady(t, name)
+}
+
+// TestOverBudgetIsReported: a namespace using more than its share (the quota controller,
+// absent in envtest, is played by the test writing the quota's status) is reported as
+// QuotaReady=False, reason OverBudget, without making the tenant unready; status.quota.used
+// sums the namespaces' usage.
+func TestOverBudgetIsReported(t *testing.T) {
+	const name, planName = "t15-busy", "p15-busy"
+	mustCreate(t, newPlan(planName, 2)) // pods 20: 10 per namespace
+	mustCreate(t, newTenant(name, planName, name, name+"-dev"))
+	waitTenantReady(t, name)
+
+	setUsed := func(ns, pods string) {
+		eventually(t, 0, func() error {
+			rq := &corev1.ResourceQuota{}
+			if err := get(rq, ns, "tenant-quota"); err != nil {
+				return err
+			}
+			rq.Status.Hard = rq.Spec.Hard
+			rq.Status.Used = corev1.ResourceList{"pods": resource.MustParse(pods)}
+			return k8s.Status().Update(testCtx, rq)
+		})
+	}
+	setUsed(name, "12")
+	setUsed(name+"-dev", "3")
+
+	eventually(t, 0, func() error {
+		tn, err := fetchTenant(name)
+		if err != nil {
+			return err
+		}
+		if err := wantCondition(tn.Status.Conditions, tenancyv1alpha1.ConditionQuotaReady,
+			metav1.ConditionFalse, tenancyv1alpha1.ReasonOverBudget); err != nil {
+			return err
+		}
+		if c := findCondition(tn, tenancyv1alpha1.ConditionQuotaReady); !strings.Contains(c.Message, name+" uses 12 pods") {
+			return fmt.Errorf("QuotaReady message %q does not name the namespace and its usage", c.Message)
+		}
+		if err := wantCondition(tn.Status.Conditions, tenancyv1alpha1.ConditionReady, metav1.ConditionTrue, ""); err != nil {
+			return err
+		}
+		if used := tn.Status.Quota.Used["pods"]; used.Cmp(resource.MustParse("15")) != 0 {
+			return fmt.Errorf("status.quota.used.pods = %s, want 15", used.String())
+		}
+		return nil
+	})
+
+	setUsed(name, "9")
+	eventually(t, 0, func() error {
+		tn, err := fetchTenant(name)
+		if err != nil {
+			return err
+		}
+		return wantCondition(tn.Status.Conditions, tenancyv1alpha1.ConditionQuotaReady, metav1.ConditionTrue, "")
+	})
 }
