@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -11,6 +12,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -56,11 +58,20 @@ type TenantReconciler struct {
 func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
 	t := &tenancyv1alpha1.Tenant{}
 	if err := r.Get(ctx, req.NamespacedName, t); err != nil {
+		if apierrors.IsNotFound(err) {
+			forgetTenantMetrics(req.Name, "")
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	origStatus := t.Status.DeepCopy()
+	wasReady := meta.IsStatusConditionTrue(origStatus.Conditions, tenancyv1alpha1.ConditionReady)
 	defer func() {
 		t.Status.ObservedGeneration = t.Generation
+		if t.DeletionTimestamp.IsZero() {
+			recordTenantMetrics(t, wasReady, time.Now())
+		} else if !controllerutil.ContainsFinalizer(t, tenancyv1alpha1.TenantFinalizer) {
+			forgetTenantMetrics(t.Name, t.UID)
+		}
 		if equality.Semantic.DeepEqual(origStatus, &t.Status) {
 			return
 		}
