@@ -16,6 +16,9 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "render" {
+		os.Exit(renderCommand(os.Args[2:], os.Stdout, os.Stderr))
+	}
 	var (
 		metricsAddr   string
 		probeAddr     string

@@ -1,0 +1,222 @@
+// Package offline renders, without a cluster, every object the operator would create for
+// Tenant, ServicePlan and ApiProduct manifests: for review in a GitOps pull request. It uses
+// the same render package as the controllers.
+package offline
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
+
+	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
+	"github.com/openplatform/tenant-operator/internal/render"
+)
+
+// Options tune the rendering.
+type Options struct {
+	// GatewayAPI says the cluster serves HTTPRoutes, so exposed products get one.
+	GatewayAPI bool
+}
+
+// Input is the manifests read from files.
+type Input struct {
+	Plans    map[string]*tenancyv1alpha1.ServicePlan
+	Products map[string]*tenancyv1alpha1.ApiProduct
+	Tenants  []*tenancyv1alpha1.Tenant
+}
+
+// ReadPaths reads every YAML document of the files (and of the .yaml/.yml files in the
+// directories) given. Documents of other kinds are skipped.
+func ReadPaths(paths []string) (*Input, error) {
+	in := &Input{Plans: map[string]*tenancyv1alpha1.ServicePlan{}, Products: map[string]*tenancyv1alpha1.ApiProduct{}}
+	for _, p := range paths {
+		files := []string{p}
+		if st, err := os.Stat(p); err == nil && st.IsDir() {
+			files = nil
+			entries, err := os.ReadDir(p)
+			if err != nil {
+				return nil, err
+			}
+			for _, e := range entries {
+				if ext := filepath.Ext(e.Name()); !e.IsDir() && (ext == ".yaml" || ext == ".yml") {
+					files = append(files, filepath.Join(p, e.Name()))
+				}
+			}
+		}
+		for _, f := range files {
+			if err := in.readFile(f); err != nil {
+				return nil, err
+			}
+		}
+	}
+	sort.Slice(in.Tenants, func(i, j int) bool { return in.Tenants[i].Name < in.Tenants[j].Name })
+	return in, nil
+}
+
+func (in *Input) readFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	reader := utilyaml.NewYAMLReader(bufio.NewReader(f))
+	for {
+		doc, err := reader.Read()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		if len(bytes.TrimSpace(doc)) == 0 {
+			continue
+		}
+		var head struct {
+			APIVersion string `json:"apiVersion"`
+			Kind       string `json:"kind"`
+		}
+		if err := yaml.Unmarshal(doc, &head); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		if head.APIVersion != tenancyv1alpha1.GroupVersion.String() {
+			continue
+		}
+		switch head.Kind {
+		case "ServicePlan":
+			p := &tenancyv1alpha1.ServicePlan{}
+			if err := yaml.UnmarshalStrict(doc, p); err != nil {
+				return fmt.Errorf("%s: ServicePlan: %w", path, err)
+			}
+			in.Plans[p.Name] = p
+		case "ApiProduct":
+			p := &tenancyv1alpha1.ApiProduct{}
+			if err := yaml.UnmarshalStrict(doc, p); err != nil {
+				return fmt.Errorf("%s: ApiProduct: %w", path, err)
+			}
+			in.Products[p.Name] = p
+		case "Tenant":
+			t := &tenancyv1alpha1.Tenant{}
+			if err := yaml.UnmarshalStrict(doc, t); err != nil {
+				return fmt.Errorf("%s: Tenant: %w", path, err)
+			}
+			in.Tenants = append(in.Tenants, t)
+		}
+	}
+}
+
+// Render writes every object the operator would create for the input's tenants, as a YAML
+// stream, tenant by tenant. A tenant that cannot be rendered (missing plan, product or
+// version) is reported in the error, with the same reason its status would show; the other
+// tenants are still rendered.
+func Render(w io.Writer, in *Input, opts Options) error {
+	var problems []string
+	first := true
+	for _, t := range in.Tenants {
+		objs, err := tenantObjects(in, t, opts)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("tenant %s: %v", t.Name, err))
+			continue
+		}
+		for _, o := range objs {
+			b, err := yaml.Marshal(o)
+			if err != nil {
+				return err
+			}
+			if !first {
+				fmt.Fprintln(w, "---")
+			}
+			first = false
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "\n"))
+	}
+	return nil
+}
+
+// credentialPlaceholder stands for a key the operator generates in the cluster; the real
+// key is never known offline.
+const credentialPlaceholder = "generated-by-the-operator"
+
+func tenantObjects(in *Input, t *tenancyv1alpha1.Tenant, opts Options) ([]map[string]any, error) {
+	plan := in.Plans[t.Spec.Plan]
+	if plan == nil {
+		return nil, fmt.Errorf("%s: ServicePlan %q is not in the input", tenancyv1alpha1.ReasonPlanNotFound, t.Spec.Plan)
+	}
+	maxNS := plan.Spec.MaxNamespaces
+	if maxNS < 1 {
+		maxNS = 1
+	}
+	if n := len(t.DesiredNamespaces()); n > int(maxNS) {
+		return nil, fmt.Errorf("%s: %d namespaces, plan %s allows %d", tenancyv1alpha1.ReasonTooManyNamespaces, n, plan.Name, maxNS)
+	}
+	desired, err := render.Tenant(render.Input{Tenant: t, Plan: plan})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", tenancyv1alpha1.ReasonInvalidQuota, err)
+	}
+	objects := append(append(append([]render.Object{}, desired.Namespaces...), desired.Namespaced...), desired.Cluster...)
+
+	resolved, rerr := render.ResolveProducts(t, plan, in.Products)
+	if rerr != nil {
+		return nil, fmt.Errorf("%s: %s", rerr.Reason, rerr.Message)
+	}
+	for _, rp := range resolved {
+		pin := render.ProductInput{Tenant: t, Resolved: rp, Routes: opts.GatewayAPI}
+		if render.UsesAPIKey(rp.Product) {
+			pin.Credential = &render.Credential{Key: credentialPlaceholder,
+				Rotation: t.Annotations[tenancyv1alpha1.AnnotationRotateCredentials]}
+		}
+		objects = append(objects, render.Product(pin)...)
+	}
+
+	out := make([]map[string]any, 0, len(objects))
+	for _, o := range objects {
+		b, err := json.Marshal(o.Apply)
+		if err != nil {
+			return nil, err
+		}
+		m := map[string]any{}
+		if err := json.Unmarshal(b, &m); err != nil {
+			return nil, err
+		}
+		if o.Kind == render.KindDeployment {
+			if ann, ok := nested(m, "spec", "template", "metadata", "annotations"); ok {
+				if _, has := ann[render.AnnotationCredentialsHash]; has {
+					ann[render.AnnotationCredentialsHash] = "<digest of the generated key>"
+				}
+			}
+		}
+		if o.Kind == render.KindSecret {
+			// The key is generated in the cluster: show where it goes, not a value.
+			m["stringData"] = map[string]any{render.CredentialsKey: "<" + credentialPlaceholder + ">"}
+			delete(m, "data")
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// nested returns the map at the path of keys.
+func nested(m map[string]any, keys ...string) (map[string]any, bool) {
+	for _, k := range keys {
+		next, ok := m[k].(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		m = next
+	}
+	return m, true
+}
