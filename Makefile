@@ -82,6 +82,13 @@ run: manifests generate ## Run the operator in the foreground: against KUBECONFI
 docker-build: ## Build the image IMG (default tenant-operator:latest). Needs a Docker engine.
 	$(DOCKER) build -t $(IMG) .
 
+build-installer: manifests ## Write dist/install.yaml: CRDs, RBAC, the manager (image IMG) and the admission policy.
+	@mkdir -p dist
+	@{ echo "# tenant-operator install bundle: kubectl apply --server-side -f dist/install.yaml"; \
+	  $(KUBECTL) kustomize config/default | sed 's|image: tenant-operator:latest|image: $(IMG)|'; \
+	  echo "---"; $(KUBECTL) kustomize config/policy; } > dist/install.yaml
+	@echo "wrote dist/install.yaml ($$(grep -c '^kind:' dist/install.yaml) objects, image $(IMG))"
+
 ##@ Cluster
 
 .PHONY: install
