@@ -35,9 +35,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -55,6 +58,12 @@ var (
 	testCtx context.Context
 	// reaperPipe is the write end of the reaper's stdin.
 	reaperPipe io.WriteCloser
+	// restConfig is the envtest API server's config, for tests that need more than k8s.
+	restConfig *rest.Config
+
+	// The running manager: stopManager stops it (restartManager swaps it for a new one).
+	managerMu   sync.Mutex
+	stopManager func() error
 )
 
 func TestMain(m *testing.M) {
@@ -88,21 +97,18 @@ func runSuite(m *testing.M) (code int) {
 	ctx, cancel := context.WithCancel(context.Background())
 	testCtx = ctx
 	var (
-		once    sync.Once
-		mgrDone chan error
-		reaper  *exec.Cmd
+		once   sync.Once
+		reaper *exec.Cmd
 	)
 	teardown := func() {
 		once.Do(func() {
 			cancel()
-			if mgrDone != nil {
-				select {
-				case err := <-mgrDone:
-					if err != nil {
-						fmt.Fprintf(os.Stderr, "the manager stopped with an error: %v\n", err)
-					}
-				case <-time.After(30 * time.Second):
-					fmt.Fprintln(os.Stderr, "the manager did not stop within 30s")
+			managerMu.Lock()
+			stop := stopManager
+			managerMu.Unlock()
+			if stop != nil {
+				if err := stop(); err != nil {
+					fmt.Fprintln(os.Stderr, err)
 				}
 			}
 			if err := testEnv.Stop(); err != nil {
@@ -146,25 +152,18 @@ func runSuite(m *testing.M) (code int) {
 	}
 	reaper = startReaper()
 
+	restConfig = cfg
 	scheme := runtime.NewScheme()
 	utilruntime.Must(AddToScheme(scheme))
 
-	// As cmd/main.go, with the metrics endpoint, health probes and leader election off.
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:  scheme,
-		Cache:   CacheOptions(),
-		Metrics: metricsserver.Options{BindAddress: "0"},
-	})
+	stop, err := startManager(ctx, cfg, scheme)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "creating the manager: %v\n", err)
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	if err := Setup(ctx, mgr); err != nil {
-		fmt.Fprintf(os.Stderr, "setting up the controllers: %v\n", err)
-		return 1
-	}
-	mgrDone = make(chan error, 1)
-	go func() { mgrDone <- mgr.Start(ctx) }()
+	managerMu.Lock()
+	stopManager = stop
+	managerMu.Unlock()
 
 	k8s, err = client.New(cfg, client.Options{Scheme: scheme})
 	if err != nil {
@@ -172,6 +171,58 @@ func runSuite(m *testing.M) (code int) {
 		return 1
 	}
 	return m.Run()
+}
+
+// startManager builds the manager as cmd/main.go does (with the metrics endpoint, health
+// probes and leader election off), starts it and returns a function that stops it and waits
+// for it to return.
+func startManager(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme) (func() error, error) {
+	mgrCtx, cancel := context.WithCancel(ctx)
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:  scheme,
+		Cache:   CacheOptions(),
+		Metrics: metricsserver.Options{BindAddress: "0"},
+		// The controllers of a restarted manager have the names of the stopped one's.
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+	})
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("creating the manager: %w", err)
+	}
+	if err := Setup(mgrCtx, mgr); err != nil {
+		cancel()
+		return nil, fmt.Errorf("setting up the controllers: %w", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(mgrCtx) }()
+	return func() error {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				return fmt.Errorf("the manager stopped with an error: %w", err)
+			}
+			return nil
+		case <-time.After(30 * time.Second):
+			return errors.New("the manager did not stop within 30s")
+		}
+	}, nil
+}
+
+// restartManager stops the running manager and starts a new one with empty caches and no
+// memory of the old one: what a restart of the operator's Pod does.
+func restartManager(t *testing.T) {
+	t.Helper()
+	managerMu.Lock()
+	defer managerMu.Unlock()
+	if err := stopManager(); err != nil {
+		t.Fatalf("stopping the manager: %v", err)
+	}
+	stop, err := startManager(testCtx, restConfig, k8s.Scheme())
+	if err != nil {
+		t.Fatalf("starting a new manager: %v", err)
+	}
+	stopManager = stop
 }
 
 // startReaper starts a shell that waits for this process to die (its stdin, a pipe only
