@@ -5,11 +5,14 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -24,6 +27,11 @@ var httpRouteGK = schema.GroupKind{Group: "gateway.networking.k8s.io", Kind: "HT
 type productPlan struct {
 	resolved []render.Resolved
 	objects  []render.Object
+	// routes is whether the HTTPRoute kind is served.
+	routes bool
+	// routesPending is set when an exposed product has no route because the HTTPRoute CRD
+	// exists but its API is not served yet (it was just installed): check again shortly.
+	routesPending bool
 	// err is set when the products cannot be resolved (a missing product or version):
 	// nothing product-related is written or pruned then.
 	err *render.ResolveError
@@ -50,7 +58,15 @@ func (r *TenantReconciler) planProducts(ctx context.Context, t *tenancyv1alpha1.
 		return &productPlan{err: rerr}, nil
 	}
 	routes := r.routesInstalled()
-	out := &productPlan{resolved: resolved}
+	out := &productPlan{resolved: resolved, routes: routes}
+	if !routes {
+		for _, rp := range resolved {
+			if rp.Product.Spec.Exposure != nil && r.routeCRDJustInstalled(ctx) {
+				out.routesPending = true
+				break
+			}
+		}
+	}
 	for _, rp := range resolved {
 		in := render.ProductInput{Tenant: t, Resolved: rp, Routes: routes}
 		if render.UsesAPIKey(rp.Product) {
@@ -73,6 +89,18 @@ func (r *TenantReconciler) routesInstalled() bool {
 	}
 	_, err := r.RESTMapper().RESTMapping(httpRouteGK, "v1")
 	return err == nil
+}
+
+// routeCRDJustInstalled reports whether the HTTPRoute CRD (which the operator watches by
+// name) was created in the last two minutes: its API may not be served yet. An older CRD
+// that does not serve v1 (an old Gateway API release) is not waited for.
+func (r *TenantReconciler) routeCRDJustInstalled(ctx context.Context) bool {
+	crd := &metav1.PartialObjectMetadata{}
+	crd.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
+	if err := r.Get(ctx, client.ObjectKey{Name: httpRouteCRD}, crd); err != nil {
+		return false
+	}
+	return time.Since(crd.CreationTimestamp.Time) < 2*time.Minute
 }
 
 // credential returns the product's API key: the existing one, unless the tenant's
@@ -117,7 +145,7 @@ func (r *TenantReconciler) productStatus(ctx context.Context, t *tenancyv1alpha1
 	for _, rp := range pp.resolved {
 		st := tenancyv1alpha1.ProductStatus{
 			Name: rp.Product.Name, Version: rp.Version.Name, Namespace: rp.Namespace,
-			Endpoint: render.Endpoint(t, rp),
+			Endpoint: render.Endpoint(t, rp, pp.routes),
 		}
 		if render.UsesAPIKey(rp.Product) {
 			st.CredentialsSecret = render.CredentialsName(rp.Product.Name)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -23,6 +24,10 @@ import (
 // namespacedKinds are the kinds the operator writes inside tenant namespaces.
 var namespacedKinds = []string{render.KindResourceQuota, render.KindLimitRange, render.KindNetworkPolicy, render.KindRoleBinding,
 	render.KindDeployment, render.KindService, render.KindSecret, render.KindHTTPRoute}
+
+// routesPendingRequeue is how soon a tenant with an exposed product looks again for the
+// HTTPRoute API after its CRD appeared.
+const routesPendingRequeue = 2 * time.Second
 
 // productKinds are the kinds that make up a tenant's products.
 var productKinds = map[string]bool{render.KindDeployment: true, render.KindService: true, render.KindSecret: true, render.KindHTTPRoute: true}
@@ -186,7 +191,12 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *tenancyv1alph
 	for _, err := range failures {
 		errs = append(errs, err)
 	}
-	return ctrl.Result{}, errors.Join(errs...)
+	result := ctrl.Result{}
+	if products != nil && products.routesPending {
+		// The HTTPRoute CRD was just installed and its API is not served yet.
+		result.RequeueAfter = routesPendingRequeue
+	}
+	return result, errors.Join(errs...)
 }
 
 // pruneChildren deletes the tenant's objects that are no longer desired (for example

@@ -366,10 +366,11 @@ func httpRoute(t *tenancyv1alpha1.Tenant, r Resolved, e *tenancyv1alpha1.Exposur
 }
 
 // Endpoint is the URL a tenant reaches a product at: the route's hostname and path when the
-// product is exposed with a hostname, else the entrypoint Service inside the cluster.
-func Endpoint(t *tenancyv1alpha1.Tenant, r Resolved) string {
+// product is exposed with a hostname and routes exist (the Gateway API is installed), else
+// the entrypoint Service inside the cluster.
+func Endpoint(t *tenancyv1alpha1.Tenant, r Resolved, routes bool) string {
 	if e := r.Product.Spec.Exposure; e != nil {
-		if e.Hostname != "" {
+		if e.Hostname != "" && routes {
 			return "https://" + Hostname(e.Hostname, t.Name) + PathPrefix(r.Product)
 		}
 		for _, c := range r.Version.Components {

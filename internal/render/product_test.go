@@ -795,10 +795,12 @@ func TestProductEndpoint(t *testing.T) {
 		name    string
 		product *tenancyv1alpha1.ApiProduct
 		version string
+		noRoute bool
 		want    string
 	}{
 		{name: "exposed with a hostname", product: exposed, version: "v1", want: "https://acme.api.example.com/payments"},
 		{name: "exposed with an explicit path", product: explicitPath, version: "v1", want: "https://acme.api.example.com/pay"},
+		{name: "exposed, but no Gateway API: the entrypoint Service", product: exposed, version: "v1", noRoute: true, want: "http://payments-api.acme.svc:8080"},
 		{name: "exposed without a hostname: the entrypoint Service", product: noHost, version: "v2", want: "http://payments-api.acme.svc:9090"},
 		{name: "not exposed: the Service of the component with a port", product: internal, version: "v1", want: "http://payments-api.acme.svc:8080"},
 		{name: "no port anywhere", product: ptReports(), version: "v1", want: ""},
@@ -807,7 +809,7 @@ func TestProductEndpoint(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tn := ptTenant("acme", nil)
 			r := ptResolveOne(t, tn, ptPlan(tenancyv1alpha1.PlanProduct{Name: tc.product.Name, Version: tc.version}), tc.product)
-			if got := render.Endpoint(tn, r); got != tc.want {
+			if got := render.Endpoint(tn, r, !tc.noRoute); got != tc.want {
 				t.Errorf("Endpoint = %q, want %q", got, tc.want)
 			}
 		})
