@@ -140,72 +140,58 @@ func (r *TenantReconciler) tenantsForNamespace(ctx context.Context, o client.Obj
 	if n := o.GetAnnotations()[tenancyv1alpha1.AnnotationAdopt]; n != "" {
 		names[n] = true
 	}
-	list := &tenancyv1alpha1.TenantList{}
-	if err := r.List(ctx, list, client.MatchingFields{indexTenantNamespace: o.GetName()}); err != nil {
-		log.FromContext(ctx).Error(err, "listing tenants by namespace", "namespace", o.GetName())
-	}
-	for _, t := range list.Items {
-		names[t.Name] = true
-	}
-	reqs := make([]reconcile.Request, 0, len(names))
-	for n := range names {
-		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Name: n}})
-	}
-	return reqs
+	r.addTenants(ctx, names, client.MatchingFields{indexTenantNamespace: o.GetName()})
+	return requests(names)
 }
 
 // tenantsForPlan maps a ServicePlan to every tenant on it.
 func (r *TenantReconciler) tenantsForPlan(ctx context.Context, o client.Object) []reconcile.Request {
-	list := &tenancyv1alpha1.TenantList{}
-	if err := r.List(ctx, list, client.MatchingFields{indexTenantPlan: o.GetName()}); err != nil {
-		log.FromContext(ctx).Error(err, "listing tenants by plan", "plan", o.GetName())
-		return nil
-	}
-	reqs := make([]reconcile.Request, len(list.Items))
-	for i, t := range list.Items {
-		reqs[i] = reconcile.Request{NamespacedName: types.NamespacedName{Name: t.Name}}
-	}
-	return reqs
+	names := map[string]bool{}
+	r.addTenants(ctx, names, client.MatchingFields{indexTenantPlan: o.GetName()})
+	return requests(names)
 }
 
 // tenantsForProduct maps an ApiProduct to the tenants that list it and the tenants on plans
 // that include it.
 func (r *TenantReconciler) tenantsForProduct(ctx context.Context, o client.Object) []reconcile.Request {
 	names := map[string]bool{}
-	tenants := &tenancyv1alpha1.TenantList{}
-	if err := r.List(ctx, tenants, client.MatchingFields{indexTenantProduct: o.GetName()}); err != nil {
-		log.FromContext(ctx).Error(err, "listing tenants by product", "product", o.GetName())
-	}
-	for _, t := range tenants.Items {
-		names[t.Name] = true
-	}
+	r.addTenants(ctx, names, client.MatchingFields{indexTenantProduct: o.GetName()})
 	plans := &tenancyv1alpha1.ServicePlanList{}
 	if err := r.List(ctx, plans, client.MatchingFields{indexPlanProduct: o.GetName()}); err != nil {
 		log.FromContext(ctx).Error(err, "listing plans by product", "product", o.GetName())
 	}
 	for _, p := range plans.Items {
-		for _, req := range r.tenantsForPlan(ctx, &p) {
-			names[req.Name] = true
-		}
+		r.addTenants(ctx, names, client.MatchingFields{indexTenantPlan: p.Name})
 	}
-	reqs := make([]reconcile.Request, 0, len(names))
-	for n := range names {
-		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Name: n}})
-	}
-	return reqs
+	return requests(names)
 }
 
 // tenantsForRouteCRD maps the HTTPRoute CRD (installed or removed) to every tenant, so that
 // routes of exposed products appear once the Gateway API is installed.
 func (r *TenantReconciler) tenantsForRouteCRD(ctx context.Context, _ client.Object) []reconcile.Request {
+	names := map[string]bool{}
+	r.addTenants(ctx, names)
+	return requests(names)
+}
+
+// addTenants adds the names of the tenants the list options select to names. A failed list
+// is logged: a map function cannot return an error.
+func (r *TenantReconciler) addTenants(ctx context.Context, names map[string]bool, opts ...client.ListOption) {
 	list := &tenancyv1alpha1.TenantList{}
-	if err := r.List(ctx, list); err != nil {
-		log.FromContext(ctx).Error(err, "listing tenants")
-		return nil
+	if err := r.List(ctx, list, opts...); err != nil {
+		log.FromContext(ctx).Error(err, "listing tenants to reconcile")
+		return
 	}
-	reqs := make([]reconcile.Request, len(list.Items))
-	for i, t := range list.Items {
-		reqs[i] = reconcile.Request{NamespacedName: types.NamespacedName{Name: t.Name}}
+	for _, t := range list.Items {
+		names[t.Name] = true
+	}
+}
+
+// requests turns tenant names into reconcile requests.
+func requests(names map[string]bool) []reconcile.Request {
+	reqs := make([]reconcile.Request, 0, len(names))
+	for n := range names {
+		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Name: n}})
 	}
 	return reqs
 }
