@@ -3,9 +3,12 @@
 // kube-scheduler) with simulated nodes, driven with kubectl.
 //
 // TestMain brings up a kwok cluster of its own through hack/cluster.sh (so it never
-// touches the dev cluster of `make run`), installs the CRDs, starts the manager as a
-// subprocess and tears both down at the end, on SIGINT/SIGTERM and shortly before
-// the test binary's -timeout would kill it. Run it with `make test-e2e`.
+// touches the dev cluster of `make run`), installs the CRDs, the admission policy and
+// the operator's RBAC exactly as config/default names it, starts the manager as a
+// subprocess with its ServiceAccount's token (not the admin's credentials, so the
+// generated RBAC and the policy's exemption are what every test relies on) and tears
+// both down at the end, on SIGINT/SIGTERM and shortly before the test binary's
+// -timeout would kill it. Run it with `make test-e2e`.
 package e2e
 
 import (
@@ -35,7 +38,11 @@ const clusterPrefix = "tenant-operator-e2e-"
 // The environment shared by the tests, set up by TestMain.
 var (
 	repoRoot   string // absolute path of the repository
-	kubeconfig string // kubeconfig of the test cluster
+	kubeconfig string // kubeconfig of the test cluster: its admin, in system:masters
+
+	// env is the running suite: the tests that stop and start the operator or the
+	// control plane use it.
+	env *suite
 )
 
 func TestMain(m *testing.M) {
@@ -50,11 +57,17 @@ func TestMain(m *testing.M) {
 // suite is the cluster and operator process of one test run.
 type suite struct {
 	name     string // kwok cluster name
-	workDir  string // temporary directory: kubeconfig, operator log
-	logPath  string // the operator's log
+	workDir  string // temporary directory: kubeconfigs, operator log
+	logPath  string // the operator's log, appended to by every start of it
+	manager  string // the operator binary
 	operator *exec.Cmd
 	exited   chan struct{} // closed when the operator process has exited
 	exitErr  error         // the operator's exit status, valid once exited is closed
+
+	// The operator's identity: its ServiceAccount and a kubeconfig holding a token of it.
+	operatorSA         serviceAccount
+	operatorKubeconfig string
+	startOffset        int64 // where the log of the operator's last start begins
 
 	// setUpCtx is cancelled at teardown, which kills a hack/cluster.sh still
 	// creating the cluster.
@@ -66,6 +79,7 @@ type suite struct {
 
 func runSuite(m *testing.M) int {
 	s := &suite{name: fmt.Sprintf("%s%d", clusterPrefix, os.Getpid())}
+	env = s
 	s.setUpCtx, s.cancelSetUp = context.WithCancel(context.Background())
 
 	// Tear down on Ctrl-C or a kill, which would otherwise skip the deferred
@@ -110,6 +124,10 @@ func runSuite(m *testing.M) int {
 		fmt.Printf("e2e: %v\n", err)
 		code = 1
 	}
+	if err := s.checkOperatorLog(); err != nil {
+		fmt.Printf("e2e: %v\n", err)
+		code = 1
+	}
 	return code
 }
 
@@ -140,8 +158,7 @@ func (s *suite) setUp() error {
 
 	reapStaleClusters()
 
-	manager, err := managerBinary(s.workDir)
-	if err != nil {
+	if s.manager, err = managerBinary(s.workDir); err != nil {
 		return err
 	}
 
@@ -154,7 +171,14 @@ func (s *suite) setUp() error {
 	if err := installCRDs(); err != nil {
 		return err
 	}
-	return s.startOperator(manager)
+	if s.operatorSA, err = installOperatorRBAC(); err != nil {
+		return err
+	}
+	s.operatorKubeconfig = filepath.Join(s.workDir, "operator.kubeconfig")
+	if err := writeTokenKubeconfig(s.operatorSA, s.operatorKubeconfig); err != nil {
+		return err
+	}
+	return s.startOperator()
 }
 
 // tearDown stops the operator and deletes the cluster. It runs once, whichever of
@@ -279,36 +303,46 @@ func installCRDs() error {
 	return err
 }
 
-func (s *suite) startOperator(manager string) error {
+// startOperator starts the operator as config/default deploys it: as its
+// ServiceAccount, with leader election (the Deployment passes --leader-elect) in its
+// own namespace, which outside a pod must be named. A restart after a kill therefore
+// waits for the dead process's lease to expire, as a replacement pod would.
+func (s *suite) startOperator() error {
 	port, err := freePort()
 	if err != nil {
 		return err
 	}
-	logFile, err := os.Create(s.logPath)
+	logFile, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
 	defer logFile.Close() // the child has its own copy
+	s.startOffset = s.logOffset()
+	fmt.Fprintf(logFile, "===== e2e: starting the operator at %s =====\n", time.Now().Format(time.RFC3339Nano))
 
 	probeAddr := fmt.Sprintf("127.0.0.1:%d", port)
-	cmd := exec.Command(manager,
-		"--kubeconfig="+kubeconfig,
+	cmd := exec.Command(s.manager,
+		"--kubeconfig="+s.operatorKubeconfig,
 		"--metrics-bind-address=0",
 		"--health-probe-bind-address="+probeAddr,
+		"--leader-elect",
+		"--leader-election-namespace="+s.operatorSA.Namespace,
 	)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+s.operatorKubeconfig)
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	// If this test binary dies without tearing down, the kernel kills the operator.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting %s: %w", manager, err)
+		return fmt.Errorf("starting %s: %w", s.manager, err)
 	}
 	s.operator = cmd
-	s.exited = make(chan struct{})
+	exited := make(chan struct{})
+	s.exited = exited
 	go func() {
-		s.exitErr = cmd.Wait()
-		close(s.exited)
+		err := cmd.Wait()
+		s.exitErr = err
+		close(exited)
 	}()
 
 	// Ready once /readyz answers 200.
