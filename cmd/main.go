@@ -24,11 +24,14 @@ func main() {
 		probeAddr     string
 		leaderElect   bool
 		leaderElectNS string
+
+		tenantConcurrency int
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to.")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader so that only one replica reconciles at a time.")
 	flag.StringVar(&leaderElectNS, "leader-election-namespace", "", "Namespace of the leader election lease (default: the pod's namespace).")
+	flag.IntVar(&tenantConcurrency, "tenant-concurrency", 4, "How many tenants are reconciled at once.")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -53,7 +56,7 @@ func main() {
 		os.Exit(1)
 	}
 	ctx := ctrl.SetupSignalHandler()
-	if err := controllers.Setup(ctx, mgr); err != nil {
+	if err := controllers.Setup(ctx, mgr, controllers.Options{TenantConcurrency: tenantConcurrency}); err != nil {
 		setupLog.Error(err, "unable to set up the controllers")
 		os.Exit(1)
 	}

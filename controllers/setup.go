@@ -92,15 +92,22 @@ func SetupIndexes(ctx context.Context, idx client.FieldIndexer) error {
 	})
 }
 
+// Options tune the reconcilers.
+type Options struct {
+	// TenantConcurrency is how many tenants are reconciled at once (default 4).
+	TenantConcurrency int
+}
+
 // Setup registers the indexes and every reconciler with the manager.
-func Setup(ctx context.Context, mgr ctrl.Manager) error {
+func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if err := SetupIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
 		return err
 	}
 	if err := (&TenantReconciler{
-		Client:    mgr.GetClient(),
-		APIReader: mgr.GetAPIReader(),
-		Recorder:  mgr.GetEventRecorder("tenant-operator"),
+		Client:      mgr.GetClient(),
+		APIReader:   mgr.GetAPIReader(),
+		Recorder:    mgr.GetEventRecorder("tenant-operator"),
+		Concurrency: opts.TenantConcurrency,
 	}).SetupWithManager(mgr); err != nil {
 		return err
 	}

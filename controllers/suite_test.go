@@ -189,7 +189,7 @@ func startManager(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme)
 		cancel()
 		return nil, fmt.Errorf("creating the manager: %w", err)
 	}
-	if err := Setup(mgrCtx, mgr); err != nil {
+	if err := Setup(mgrCtx, mgr, Options{}); err != nil {
 		cancel()
 		return nil, fmt.Errorf("setting up the controllers: %w", err)
 	}

@@ -18,6 +18,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -35,6 +36,9 @@ type TenantReconciler struct {
 	// not answer (an existing credentials Secret).
 	APIReader client.Reader
 	Recorder  events.EventRecorder
+	// Concurrency is how many tenants are reconciled at once (default 4). Each tenant's
+	// objects are its own, so tenants do not contend.
+	Concurrency int
 }
 
 // +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=tenants,verbs=get;list;watch;patch;update
@@ -107,8 +111,13 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		}
 		return nil
 	})
+	workers := r.Concurrency
+	if workers < 1 {
+		workers = 4
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("tenant").
+		WithOptions(controller.Options{MaxConcurrentReconciles: workers}).
 		For(&tenancyv1alpha1.Tenant{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.tenantsForNamespace)).
