@@ -58,7 +58,7 @@ test: verify-generated vet test-unit test-envtest test-e2e ## Everything CI runs
 
 .PHONY: test-unit
 test-unit: ## Unit tests: pure code, no cluster.
-	go test ./api/... ./internal/...
+	go test -count=1 ./api/... ./internal/...
 
 .PHONY: test-envtest
 test-envtest: k8s-binaries ## Controller tests against a real kube-apiserver and etcd (envtest, no controller-manager).
