@@ -29,8 +29,8 @@ type ApiProductReconciler struct {
 	client.Client
 }
 
-// +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=apiproducts,verbs=get;list;watch;patch;update
-// +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=apiproducts/status,verbs=get;patch;update
+// +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=apiproducts,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=apiproducts/status,verbs=patch
 // +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=apiproducts/finalizers,verbs=update
 
 // Reconcile computes the product's status from the tenants that use it.

@@ -33,9 +33,9 @@ type ServicePlanReconciler struct {
 	client.Client
 }
 
-// +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=serviceplans,verbs=get;list;watch;patch;update
+// +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=serviceplans,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=serviceplans/finalizers,verbs=update
-// +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=serviceplans/status,verbs=get;patch;update
+// +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=serviceplans/status,verbs=patch
 // +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=apiproducts,verbs=get;list;watch
 
 // Reconcile computes the plan's status.

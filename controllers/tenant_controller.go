@@ -41,8 +41,8 @@ type TenantReconciler struct {
 	Concurrency int
 }
 
-// +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=tenants,verbs=get;list;watch;patch;update
-// +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=tenants/status,verbs=get;patch;update
+// +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=tenants,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=tenants/status,verbs=patch
 // +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=tenants/finalizers,verbs=update
 // +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=serviceplans,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create;patch;delete
