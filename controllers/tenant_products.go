@@ -11,7 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -197,6 +196,3 @@ func deploymentAvailable(d *appsv1.Deployment, version string) bool {
 		d.Status.ReadyReplicas == want &&
 		d.Status.Replicas == want
 }
-
-// isNoMatch reports whether err says a kind is not installed.
-func isNoMatch(err error) bool { return meta.IsNoMatchError(err) }

@@ -237,7 +237,7 @@ func (r *TenantReconciler) listManaged(ctx context.Context, kind, tenant string,
 		tenancyv1alpha1.LabelTenant:    tenant,
 	})
 	if err := r.List(ctx, list, opts...); err != nil {
-		if kind == render.KindHTTPRoute && isNoMatch(err) { // no Gateway API, no routes
+		if kind == render.KindHTTPRoute && meta.IsNoMatchError(err) { // no Gateway API, no routes
 			return nil, nil
 		}
 		return nil, fmt.Errorf("listing %s of tenant %s: %w", kind, tenant, err)
