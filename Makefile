@@ -6,6 +6,8 @@ IMG ?= tenant-operator:latest
 LOCALBIN ?= $(shell pwd)/bin
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
+CRD_REF_DOCS ?= $(LOCALBIN)/crd-ref-docs
+CRD_REF_DOCS_VERSION ?= v0.3.0
 KUBECTL ?= kubectl
 DOCKER ?= docker
 
@@ -38,6 +40,11 @@ generate: controller-gen ## Generate DeepCopy methods (api/v1alpha1/zz_generated
 .PHONY: manifests
 manifests: controller-gen ## Generate the CRDs (config/crd/bases) and the manager ClusterRole (config/rbac/role.yaml).
 	$(CONTROLLER_GEN) crd rbac:roleName=manager-role paths=./... output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+
+.PHONY: api-docs
+api-docs: crd-ref-docs ## Generate docs/api-reference.md from the doc comments and markers of api/v1alpha1.
+	$(CRD_REF_DOCS) --source-path=api/v1alpha1 --config=hack/crd-ref-docs/config.yaml \
+		--renderer=markdown --templates-dir=hack/crd-ref-docs/markdown --output-path=docs/api-reference.md --log-level=WARN
 
 .PHONY: verify-generated
 verify-generated: ## Fail when the generated files are stale (regenerates them, so they can be committed).
@@ -123,4 +130,11 @@ controller-gen: | $(LOCALBIN) ## Install controller-gen v0.23.0 into bin/ unless
 	@if ! "$(CONTROLLER_GEN)" --version 2>/dev/null | grep -qx 'Version: $(CONTROLLER_TOOLS_VERSION)'; then \
 		echo "installing controller-gen $(CONTROLLER_TOOLS_VERSION) into $(LOCALBIN)"; \
 		GOBIN=$(LOCALBIN) go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_TOOLS_VERSION); \
+	fi
+
+.PHONY: crd-ref-docs
+crd-ref-docs: | $(LOCALBIN) ## Install crd-ref-docs v0.3.0 (API reference generator) into bin/ unless it is there.
+	@if ! "$(CRD_REF_DOCS)" --version 2>/dev/null | grep -qx 'Version: $(CRD_REF_DOCS_VERSION)'; then \
+		echo "installing crd-ref-docs $(CRD_REF_DOCS_VERSION) into $(LOCALBIN)"; \
+		GOBIN=$(LOCALBIN) go install github.com/elastic/crd-ref-docs@$(CRD_REF_DOCS_VERSION); \
 	fi

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fails when the generated files are stale: regenerates them with
-# `make generate manifests` and compares with what was there before. Works in a
+# `make generate manifests api-docs` and compares with what was there before. Works in a
 # dirty tree (it compares files, not git state). When they differ the regenerated
 # files are left in place, ready to commit.
 set -euo pipefail
@@ -12,6 +12,7 @@ generated=(
   api/v1alpha1/zz_generated.deepcopy.go
   config/crd/bases
   config/rbac/role.yaml
+  docs/api-reference.md
 )
 
 snap=$(mktemp -d)
@@ -30,7 +31,7 @@ copy_to() {
 }
 
 copy_to "$snap/before"
-"${MAKE:-make}" --no-print-directory generate manifests
+"${MAKE:-make}" --no-print-directory generate manifests api-docs
 copy_to "$snap/after"
 
 if diff -r "$snap/before" "$snap/after" >/dev/null; then
