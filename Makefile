@@ -1,5 +1,7 @@
 # Image built by `make docker-build`.
 IMG ?= tenant-operator:latest
+# Where `make build-installer` writes the install bundle.
+INSTALLER ?= dist/install.yaml
 
 # Tools, the source-built control plane, the operator binary and local cluster
 # state all live in bin/ (ignored by git).
@@ -8,6 +10,9 @@ CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 CRD_REF_DOCS ?= $(LOCALBIN)/crd-ref-docs
 CRD_REF_DOCS_VERSION ?= v0.3.0
+HELM ?= $(LOCALBIN)/helm
+HELM_VERSION ?= v3.22.0
+HELM_K8S_MINOR ?= 37
 KUBECTL ?= kubectl
 DOCKER ?= docker
 
@@ -38,8 +43,9 @@ generate: controller-gen ## Generate DeepCopy methods (api/v1alpha1/zz_generated
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
 
 .PHONY: manifests
-manifests: controller-gen ## Generate the CRDs (config/crd/bases) and the manager ClusterRole (config/rbac/role.yaml).
+manifests: controller-gen ## Generate the CRDs (config/crd/bases) and the manager ClusterRole (config/rbac/role.yaml), and copy them and config/policy into the Helm chart.
 	$(CONTROLLER_GEN) crd rbac:roleName=manager-role paths=./... output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+	@hack/sync-chart.sh
 
 .PHONY: api-docs
 api-docs: crd-ref-docs ## Generate docs/api-reference.md from the doc comments and markers of api/v1alpha1.
@@ -72,8 +78,8 @@ test-envtest: k8s-binaries ## Controller tests against a real kube-apiserver and
 	KUBEBUILDER_ASSETS=$(LOCALBIN) go test ./controllers/... -v -count=1 $(ENVTEST_FLAGS)
 
 .PHONY: test-e2e
-test-e2e: k8s-binaries build ## End-to-end tests: bin/manager against a kwok cluster of its own.
-	E2E_MANAGER=$(LOCALBIN)/manager go test ./test/e2e/... -v -count=1 -timeout 20m
+test-e2e: k8s-binaries build helm ## End-to-end tests: bin/manager against a kwok cluster of its own.
+	E2E_MANAGER=$(LOCALBIN)/manager E2E_HELM=$(HELM) go test ./test/e2e/... -v -count=1 -timeout 20m
 
 ##@ Build
 
@@ -89,12 +95,16 @@ run: manifests generate ## Run the operator in the foreground: against KUBECONFI
 docker-build: ## Build the image IMG (default tenant-operator:latest). Needs a Docker engine.
 	$(DOCKER) build -t $(IMG) .
 
-build-installer: manifests ## Write dist/install.yaml: CRDs, RBAC, the manager (image IMG) and the admission policy.
-	@mkdir -p dist
+build-installer: manifests ## Write dist/install.yaml (or INSTALLER): CRDs, RBAC, the manager (image IMG), its metrics Service and the admission policy.
+	@mkdir -p $(dir $(INSTALLER))
 	@{ echo "# tenant-operator install bundle: kubectl apply --server-side -f dist/install.yaml"; \
 	  $(KUBECTL) kustomize config/default | sed 's|image: tenant-operator:latest|image: $(IMG)|'; \
-	  echo "---"; $(KUBECTL) kustomize config/policy; } > dist/install.yaml
-	@echo "wrote dist/install.yaml ($$(grep -c '^kind:' dist/install.yaml) objects, image $(IMG))"
+	  echo "---"; $(KUBECTL) kustomize config/policy; } > $(INSTALLER)
+	@echo "wrote $(INSTALLER) ($$(grep -c '^kind:' $(INSTALLER)) objects, image $(IMG))"
+
+.PHONY: chart-lint
+chart-lint: helm ## Lint the Helm chart charts/tenant-operator.
+	$(HELM) lint --strict charts/tenant-operator
 
 ##@ Cluster
 
@@ -137,4 +147,18 @@ crd-ref-docs: | $(LOCALBIN) ## Install crd-ref-docs v0.3.0 (API reference genera
 	@if ! "$(CRD_REF_DOCS)" --version 2>/dev/null | grep -qx 'Version: $(CRD_REF_DOCS_VERSION)'; then \
 		echo "installing crd-ref-docs $(CRD_REF_DOCS_VERSION) into $(LOCALBIN)"; \
 		GOBIN=$(LOCALBIN) go install github.com/elastic/crd-ref-docs@$(CRD_REF_DOCS_VERSION); \
+	fi
+
+# The -X flags are those of helm's own release build: the version `helm version` reports
+# (a plain go install says "v3.22") and the Kubernetes version `helm template` and `helm
+# lint` assume, 1.<minor of helm's k8s.io/client-go> (a plain go install says 1.20, which
+# the chart's kubeVersion refuses).
+HELM_LDFLAGS = -X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) \
+	$(foreach p,chartutil lint/rules,-X helm.sh/helm/v3/pkg/$(p).k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/$(p).k8sVersionMinor=$(HELM_K8S_MINOR))
+
+.PHONY: helm
+helm: | $(LOCALBIN) ## Install helm v3.22.0 into bin/ unless it is there (built from the Go module proxy, ~2 min).
+	@if ! "$(HELM)" version --template '{{.Version}}' 2>/dev/null | grep -qx '$(HELM_VERSION)'; then \
+		echo "installing helm $(HELM_VERSION) into $(LOCALBIN)"; \
+		GOBIN=$(LOCALBIN) go install -ldflags '$(HELM_LDFLAGS)' helm.sh/helm/v3/cmd/helm@$(HELM_VERSION); \
 	fi

@@ -12,6 +12,11 @@ generated=(
   api/v1alpha1/zz_generated.deepcopy.go
   config/crd/bases
   config/rbac/role.yaml
+  # Written by hack/sync-chart.sh (make manifests) from config/crd, config/rbac and config/policy.
+  charts/tenant-operator/crds
+  charts/tenant-operator/templates/clusterrole.yaml
+  charts/tenant-operator/templates/policy-managed-objects.yaml
+  charts/tenant-operator/templates/policy-namespace-labels.yaml
   docs/api-reference.md
 )
 
