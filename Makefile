@@ -67,7 +67,7 @@ vet: ## Run go vet.
 ##@ Test
 
 .PHONY: test
-test: verify-generated vet test-unit test-envtest test-e2e ## Everything CI runs: generated files, vet, unit, envtest and e2e tests.
+test: verify-generated vet test-unit test-envtest test-e2e test-bench ## Everything CI runs: generated files, vet, unit, envtest, e2e tests and a 20-tenant benchmark run.
 
 .PHONY: test-unit
 test-unit: ## Unit tests: pure code, no cluster.
@@ -80,6 +80,21 @@ test-envtest: k8s-binaries ## Controller tests against a real kube-apiserver and
 .PHONY: test-e2e
 test-e2e: k8s-binaries build helm ## End-to-end tests: bin/manager against a kwok cluster of its own.
 	E2E_MANAGER=$(LOCALBIN)/manager E2E_HELM=$(HELM) go test ./test/e2e/... -v -count=1 -timeout 20m
+
+# Flags for `make bench`, e.g. BENCH_ARGS='-tenants=200 -namespaces=3'.
+BENCH_ARGS ?=
+
+.PHONY: test-bench
+test-bench: k8s-binaries build ## The benchmark with 20 tenants on its own cluster: checks the run is correct, not its timings.
+	BENCH_MANAGER=$(LOCALBIN)/manager go test ./test/bench/... -v -count=1 -timeout 15m
+
+.PHONY: bench
+bench: k8s-binaries build ## Benchmark 1000 tenants (BENCH_ARGS to change) against a plain-apply baseline; writes bin/bench/results.{md,json}.
+	go run ./test/bench -manager $(LOCALBIN)/manager -out $(LOCALBIN)/bench $(BENCH_ARGS)
+
+.PHONY: bench-render
+bench-render: ## Go benchmarks of the render functions, with allocations.
+	go test -run '^$$' -bench . -benchmem ./internal/...
 
 ##@ Build
 

@@ -11,7 +11,9 @@
 #   hack/cluster.sh list                    names of the clusters that exist
 #
 # Environment: LOCALBIN (default <repo>/bin), NODES (simulated nodes, default 3),
-# KWOK_WORKDIR (cluster state, default $LOCALBIN/kwok-workdir).
+# KWOK_WORKDIR (cluster state, default $LOCALBIN/kwok-workdir), CREATE_ARGS (extra
+# `kwokctl create cluster` flags for a new cluster, e.g. --disable-qps-limits, which the
+# benchmark uses to lift the API server's and controllers' rate limits).
 #
 # Every component listens on 127.0.0.1 on ports that kwokctl picks free at creation
 # (see hack/kwokctl.yaml), so several clusters run side by side: `make dev-cluster`,
@@ -107,6 +109,7 @@ up() {
       --kube-scheduler-binary "$bin/kube-scheduler" \
       --kwok-controller-binary "$bin/kwok" \
       --kubeconfig "" \
+      ${CREATE_ARGS:-} \
       --wait 2m >"$KWOK_WORKDIR/$name.create.log" 2>&1 || {
         rc=$?
         [[ $rc -ne 75 ]] || die "waited 5 minutes for $lock, held by another cluster creation"

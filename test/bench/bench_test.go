@@ -1,0 +1,84 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// TestBenchSmall runs the whole benchmark with 20 tenants so that it keeps working. It
+// checks what the run must get right, never how fast it was: every tenant Ready with its
+// objects, no write by the operator in steady state even across a restart, every quota
+// following a plan change, everything gone after deletion.
+func TestBenchSmall(t *testing.T) {
+	cfg := defaultConfig()
+	if cfg.Root == "" {
+		t.Fatal("run from inside the repository: no hack/cluster.sh above the working directory")
+	}
+	if m := os.Getenv("BENCH_MANAGER"); m != "" {
+		cfg.Manager = m
+	}
+	if _, err := os.Stat(cfg.Manager); err != nil {
+		t.Fatalf("the operator binary: %v (make build, or set BENCH_MANAGER)", err)
+	}
+	for _, b := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kwokctl"} {
+		if _, err := os.Stat(filepath.Join(cfg.Root, "bin", b)); err != nil {
+			t.Fatalf("bin/%s is missing: make k8s-binaries", b)
+		}
+	}
+	cfg.Tenants, cfg.NamespacesPerTenant, cfg.SoloRuns = 20, 2, 1
+	cfg.SteadyWindow = 10 * time.Second
+	cfg.Timeout = 10 * time.Minute
+	cfg.Out = t.TempDir()
+	cfg.ClusterName = fmt.Sprintf("tenant-operator-benchtest-%d", os.Getpid())
+
+	res, err := run(t.Context(), cfg, testWriter{t})
+	if res != nil {
+		t.Log("\n" + res.Markdown())
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ObjectsPerTenant == 0 || res.Baseline.Requests != cfg.Tenants*res.ObjectsPerTenant {
+		t.Errorf("the baseline applied %d objects, want %d tenants × %d", res.Baseline.Requests, cfg.Tenants, res.ObjectsPerTenant)
+	}
+	if len(res.Solo.Runs) != cfg.SoloRuns {
+		t.Errorf("%d single-tenant runs, want %d", len(res.Solo.Runs), cfg.SoloRuns)
+	}
+	if res.Create.Requests.Mutating < int64(cfg.Tenants*res.ObjectsPerTenant) {
+		t.Errorf("the operator sent %d mutating requests for %d tenants of %d objects: its client metrics are not being read",
+			res.Create.Requests.Mutating, cfg.Tenants, res.ObjectsPerTenant)
+	}
+	if res.Steady.Requests.Total == 0 {
+		t.Error("no requests at all in the steady-state window: the restarted operator's metrics were not read")
+	}
+	if res.PeakRSS == 0 || res.PeakHeap == 0 {
+		t.Errorf("peak RSS %d, peak heap %.0f: memory was not sampled", res.PeakRSS, res.PeakHeap)
+	}
+	if err := res.write(cfg.Out, res.Markdown()); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(cfg.Out, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Result
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatalf("results.json: %v", err)
+	}
+	if back.Setup.Tenants != cfg.Tenants || back.Create.Wall != res.Create.Wall {
+		t.Errorf("results.json holds %d tenants and wall time %v, want %d and %v",
+			back.Setup.Tenants, back.Create.Wall, cfg.Tenants, res.Create.Wall)
+	}
+}
+
+// testWriter sends the benchmark's progress lines to the test log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(p))
+	return len(p), nil
+}

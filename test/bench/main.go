@@ -1,0 +1,128 @@
+// Command bench measures the tenant-operator at scale on a local kwok cluster of its own.
+//
+//	go run ./test/bench -tenants 1000            (or: make bench)
+//
+// It starts a cluster with the API server's and controllers' rate limits lifted, installs
+// the CRDs, the admission policy and a plan cloned from the sample plan "pro" with the
+// sample product "payments" (two components), and then, in one run on the same cluster:
+//
+//  1. baseline: a plain client, no operator, server-side applies exactly the objects the
+//     operator would create for N tenants, with the operator's concurrency, and waits for
+//     every Deployment to be available (T_raw); then deletes them;
+//  2. starts bin/manager and creates single tenants on the idle operator, one at a time
+//     (time to Ready with simulated Pods running);
+//  3. creates N tenants at once and waits until every one is Ready (T_operator, per-tenant
+//     time to Ready, API requests by the operator);
+//  4. steady state: counts the operator's mutating requests for a window after all are
+//     Ready, restarting the operator in the middle (a forced full resync: cold caches, every
+//     tenant reconciled again);
+//  5. fan-out: changes the plan's quota and waits until every tenant's quota follows;
+//  6. deletes the N tenants and waits until they and their namespaces are gone.
+//
+// It prints a markdown table and writes it with the JSON figures to -out.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+)
+
+func main() {
+	cfg := defaultConfig()
+	flag.IntVar(&cfg.Tenants, "tenants", cfg.Tenants, "Tenants to create (N).")
+	flag.IntVar(&cfg.NamespacesPerTenant, "namespaces", cfg.NamespacesPerTenant, "Namespaces per tenant.")
+	flag.IntVar(&cfg.ProductsPerTenant, "products", cfg.ProductsPerTenant, "Products per tenant (each a copy of the sample product payments: two components).")
+	flag.IntVar(&cfg.Replicas, "replicas", cfg.Replicas, "Replicas of every product component.")
+	flag.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "The operator's --tenant-concurrency, and the baseline's parallel appliers.")
+	flag.IntVar(&cfg.SoloRuns, "solo", cfg.SoloRuns, "Single tenants created one at a time on the idle operator.")
+	flag.DurationVar(&cfg.SteadyWindow, "steady", cfg.SteadyWindow, "Steady-state window after all tenants are Ready; the operator is restarted at its middle.")
+	flag.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "Give up after this long.")
+	flag.StringVar(&cfg.Out, "out", cfg.Out, "Directory for results.md, results.json and the operator's logs.")
+	flag.StringVar(&cfg.Manager, "manager", cfg.Manager, "The operator binary.")
+	flag.BoolVar(&cfg.KeepCluster, "keep-cluster", false, "Leave the cluster running afterwards (its name and kubeconfig are printed).")
+	flag.Parse()
+
+	// Only errors of the benchmark's own informers (watch failures) are worth showing.
+	ctrllog.SetLogger(zap.New(zap.Level(zapcore.ErrorLevel)))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := run(ctx, cfg, os.Stderr)
+	if res != nil {
+		md := res.Markdown()
+		fmt.Println(md)
+		if werr := res.write(cfg.Out, md); werr != nil {
+			fmt.Fprintln(os.Stderr, "bench:", werr)
+		} else {
+			fmt.Fprintf(os.Stderr, "bench: wrote %s and %s\n",
+				filepath.Join(cfg.Out, "results.md"), filepath.Join(cfg.Out, "results.json"))
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench: FAILED:", err)
+		os.Exit(1)
+	}
+}
+
+// Config is one benchmark run.
+type Config struct {
+	Tenants             int
+	NamespacesPerTenant int
+	ProductsPerTenant   int
+	Replicas            int
+	Concurrency         int
+	SoloRuns            int
+	SteadyWindow        time.Duration
+	Timeout             time.Duration
+	Out                 string
+	Manager             string
+	Root                string
+	ClusterName         string
+	KeepCluster         bool
+}
+
+func defaultConfig() Config {
+	root, _ := repoRoot()
+	return Config{
+		Tenants:             1000,
+		NamespacesPerTenant: 1,
+		ProductsPerTenant:   1,
+		Replicas:            1,
+		Concurrency:         4,
+		SoloRuns:            3,
+		SteadyWindow:        60 * time.Second,
+		Timeout:             45 * time.Minute,
+		Out:                 filepath.Join(root, "bin", "bench"),
+		Manager:             filepath.Join(root, "bin", "manager"),
+		Root:                root,
+		ClusterName:         fmt.Sprintf("tenant-operator-bench-%d", os.Getpid()),
+	}
+}
+
+// repoRoot finds the directory holding go.mod and hack/cluster.sh, from the working
+// directory up.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "hack", "cluster.sh")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no hack/cluster.sh above the working directory")
+		}
+		dir = parent
+	}
+}

@@ -1,0 +1,266 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+// operator is one bin/manager process.
+type operator struct {
+	cmd         *exec.Cmd
+	metricsURL  string
+	done        chan struct{}
+	waitErr     error
+	stopSampler context.CancelFunc
+
+	mu       sync.Mutex
+	peakHeap float64 // bytes, largest go_memstats_heap_inuse_bytes sampled
+	peakRSS  int64   // bytes, VmHWM when it was last read
+}
+
+// startOperator runs the manager against the cluster without leader election (a lease
+// renewal every two seconds would count as steady-state writes) and waits for /readyz.
+func startOperator(ctx context.Context, c *cluster, cfg Config, logName string) (*operator, error) {
+	metricsPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	probePort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	logFile, err := os.Create(filepath.Join(cfg.Out, logName))
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(cfg.Manager,
+		"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", metricsPort),
+		"--health-probe-bind-address", fmt.Sprintf("127.0.0.1:%d", probePort),
+		fmt.Sprintf("--tenant-concurrency=%d", cfg.Concurrency),
+	)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+c.kubeconfig)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, fmt.Errorf("starting %s: %w", cfg.Manager, err)
+	}
+	o := &operator{cmd: cmd, metricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort), done: make(chan struct{})}
+	go func() {
+		o.waitErr = cmd.Wait()
+		logFile.Close()
+		close(o.done)
+	}()
+	readyz := fmt.Sprintf("http://127.0.0.1:%d/readyz", probePort)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if resp, err := http.Get(readyz); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		select {
+		case <-o.done:
+			return nil, fmt.Errorf("the operator exited at start (%v); see %s", o.waitErr, logFile.Name())
+		case <-ctx.Done():
+			o.stop()
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			o.stop()
+			return nil, fmt.Errorf("the operator was not ready within 60s; see %s", logFile.Name())
+		}
+	}
+	sampleCtx, cancel := context.WithCancel(ctx)
+	o.stopSampler = cancel
+	go o.sample(sampleCtx)
+	return o, nil
+}
+
+// sample records the peak Go heap and resident set size twice a second.
+func (o *operator) sample(ctx context.Context) {
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		o.readMemory()
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func (o *operator) readMemory() {
+	m, err := o.scrape()
+	hwm := vmHWM(o.cmd.Process.Pid)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if err == nil {
+		o.peakHeap = max(o.peakHeap, m.sum("go_memstats_heap_inuse_bytes", nil))
+	}
+	if hwm > 0 {
+		o.peakRSS = hwm
+	}
+}
+
+// peaks returns the peak resident set size (the kernel's high-water mark) and the largest
+// in-use Go heap seen.
+func (o *operator) peaks() (rss int64, heap float64) {
+	o.readMemory()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.peakRSS, o.peakHeap
+}
+
+// stop sends SIGTERM, waits for a clean exit (SIGKILL after 30 s) and returns the peaks.
+func (o *operator) stop() {
+	if o.stopSampler != nil {
+		o.readMemory()
+		o.stopSampler()
+	}
+	_ = o.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-o.done:
+	case <-time.After(30 * time.Second):
+		_ = o.cmd.Process.Kill()
+		<-o.done
+	}
+}
+
+// vmHWM reads the peak resident set size of a process from /proc, in bytes; 0 if unknown.
+func vmHWM(pid int) int64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			if err != nil {
+				return 0
+			}
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+// metrics is one scrape of the operator's /metrics.
+type metrics map[string]*dto.MetricFamily
+
+func (o *operator) scrape() (metrics, error) {
+	resp, err := http.Get(o.metricsURL)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", o.metricsURL, resp.Status)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	return parser.TextToMetricFamilies(io.Reader(resp.Body))
+}
+
+// sum adds the values of a counter or gauge over the series whose labels pass keep (all
+// when keep is nil).
+func (m metrics) sum(name string, keep func(labels map[string]string) bool) float64 {
+	fam := m[name]
+	if fam == nil {
+		return 0
+	}
+	var total float64
+	for _, s := range fam.GetMetric() {
+		labels := map[string]string{}
+		for _, l := range s.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		if keep != nil && !keep(labels) {
+			continue
+		}
+		switch {
+		case s.Counter != nil:
+			total += s.GetCounter().GetValue()
+		case s.Gauge != nil:
+			total += s.GetGauge().GetValue()
+		case s.Untyped != nil:
+			total += s.GetUntyped().GetValue()
+		}
+	}
+	return total
+}
+
+// requests are the operator's API requests, from client-go's rest_client_requests_total.
+type requests struct {
+	Total     int64 `json:"total"`
+	Mutating  int64 `json:"mutating"`
+	Conflicts int64 `json:"conflicts"`
+}
+
+func mutating(method string) bool {
+	switch method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+		return true
+	}
+	return false
+}
+
+func (m metrics) requests() requests {
+	const name = "rest_client_requests_total"
+	return requests{
+		Total:     int64(m.sum(name, nil)),
+		Mutating:  int64(m.sum(name, func(l map[string]string) bool { return mutating(l["method"]) })),
+		Conflicts: int64(m.sum(name, func(l map[string]string) bool { return l["code"] == "409" })),
+	}
+}
+
+func (r requests) minus(s requests) requests {
+	return requests{Total: r.Total - s.Total, Mutating: r.Mutating - s.Mutating, Conflicts: r.Conflicts - s.Conflicts}
+}
+
+func (r requests) plus(s requests) requests {
+	return requests{Total: r.Total + s.Total, Mutating: r.Mutating + s.Mutating, Conflicts: r.Conflicts + s.Conflicts}
+}
+
+// tenantReconciles counts the Tenant controller's reconciles.
+func (m metrics) tenantReconciles() int64 {
+	return int64(m.sum("controller_runtime_reconcile_total", func(l map[string]string) bool {
+		return l["controller"] == "tenant"
+	}))
+}
+
+func (o *operator) requests() (requests, error) {
+	m, err := o.scrape()
+	if err != nil {
+		return requests{}, err
+	}
+	return m.requests(), nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

@@ -1,0 +1,209 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"k8s.io/client-go/discovery"
+)
+
+// Result holds the figures of one run. Durations are seconds, memory bytes.
+type Result struct {
+	Date    string  `json:"date"`
+	Command string  `json:"command"`
+	Machine Machine `json:"machine"`
+	Setup   Setup   `json:"setup"`
+	// ObjectsPerTenant is how many objects the operator makes for one tenant.
+	ObjectsPerTenant int `json:"objectsPerTenant"`
+
+	Baseline struct {
+		// Applied: the last object applied; Ready: the last Deployment available.
+		Applied  float64 `json:"appliedSeconds"`
+		Ready    float64 `json:"readySeconds"`
+		Deleted  float64 `json:"deletedSeconds"`
+		Requests int     `json:"applyRequests"`
+	} `json:"baseline"`
+
+	Solo Latencies `json:"singleTenant"`
+
+	Create struct {
+		Latencies
+		// Submitted: the last create request answered; Wall: the last tenant Ready.
+		Submitted float64  `json:"submittedSeconds"`
+		Wall      float64  `json:"wallSeconds"`
+		Requests  requests `json:"requests"`
+		PeakRSS   int64    `json:"peakRSSBytes"`
+		PeakHeap  float64  `json:"peakHeapBytes"`
+	} `json:"create"`
+	// Ratio is Create.Wall / Baseline.Ready.
+	Ratio float64 `json:"ratioToBaseline"`
+
+	Steady struct {
+		Window                 float64  `json:"windowSeconds"`
+		Requests               requests `json:"requests"`
+		ReconcilesAfterRestart int64    `json:"tenantReconcilesAfterRestart"`
+	} `json:"steadyState"`
+
+	FanOut struct {
+		Wall     float64  `json:"wallSeconds"`
+		Requests requests `json:"requests"`
+	} `json:"planFanOut"`
+
+	Delete struct {
+		Wall     float64  `json:"wallSeconds"`
+		Requests requests `json:"requests"`
+	} `json:"delete"`
+
+	PeakRSS  int64   `json:"peakRSSBytes"`
+	PeakHeap float64 `json:"peakHeapBytes"`
+
+	// Failures are the correctness checks that failed; empty in a good run.
+	Failures []string `json:"failures"`
+}
+
+// Machine describes where the run happened.
+type Machine struct {
+	CPU        string `json:"cpu"`
+	CPUs       int    `json:"cpus"`
+	Memory     string `json:"memory"`
+	Kernel     string `json:"kernel"`
+	Go         string `json:"go"`
+	Kubernetes string `json:"kubernetes"`
+}
+
+// Setup is the shape of the run.
+type Setup struct {
+	Tenants             int `json:"tenants"`
+	NamespacesPerTenant int `json:"namespacesPerTenant"`
+	ProductsPerTenant   int `json:"productsPerTenant"`
+	ComponentsPerTenant int `json:"componentsPerTenant"`
+	Replicas            int `json:"replicas"`
+	Pods                int `json:"pods"`
+	Nodes               int `json:"nodes"`
+	Concurrency         int `json:"concurrency"`
+}
+
+// Latencies are per-tenant times from the create request to Ready.
+type Latencies struct {
+	Runs []float64 `json:"-"`
+	P50  float64   `json:"p50Seconds"`
+	P99  float64   `json:"p99Seconds"`
+	Max  float64   `json:"maxSeconds"`
+}
+
+func (l *Latencies) summarize(runs ...[]float64) {
+	if len(runs) > 0 {
+		l.Runs = runs[0]
+	}
+	s := sortedCopy(l.Runs)
+	l.P50, l.P99, l.Max = percentile(s, 50), percentile(s, 99), percentile(s, 100)
+}
+
+func newResult(cfg Config, w *workload, c *cluster) *Result {
+	r := &Result{
+		Date: time.Now().UTC().Format(time.RFC3339),
+		Command: fmt.Sprintf("go run ./test/bench -tenants=%d -namespaces=%d -products=%d -replicas=%d -concurrency=%d -steady=%s",
+			cfg.Tenants, cfg.NamespacesPerTenant, cfg.ProductsPerTenant, cfg.Replicas, cfg.Concurrency, cfg.SteadyWindow),
+		Machine: describeMachine(c),
+		Setup: Setup{
+			Tenants: cfg.Tenants, NamespacesPerTenant: cfg.NamespacesPerTenant, ProductsPerTenant: cfg.ProductsPerTenant,
+			ComponentsPerTenant: w.components(), Replicas: cfg.Replicas, Pods: w.pods(cfg.Tenants),
+			Nodes: c.nodes, Concurrency: cfg.Concurrency,
+		},
+		Failures: []string{},
+	}
+	return r
+}
+
+func (r *Result) notePeaks(rss int64, heap float64) {
+	r.PeakRSS, r.PeakHeap = max(r.PeakRSS, rss), max(r.PeakHeap, heap)
+}
+
+func describeMachine(c *cluster) Machine {
+	m := Machine{CPUs: runtime.NumCPU(), Go: runtime.Version()}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb int64
+		for _, line := range strings.Split(string(b), "\n") {
+			if _, err := fmt.Sscanf(line, "MemTotal: %d kB", &kb); err == nil {
+				m.Memory = fmt.Sprintf("%.1f GiB", float64(kb)/(1<<20))
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	if dc, err := discovery.NewDiscoveryClientForConfig(c.cfg); err == nil {
+		if v, err := dc.ServerVersion(); err == nil {
+			m.Kubernetes = "Kubernetes " + v.GitVersion + " with kwok-simulated nodes"
+		}
+	}
+	return m
+}
+
+func mib(b float64) string { return fmt.Sprintf("%.0f MiB", b/(1<<20)) }
+
+// Markdown renders the figures as a table with the targets of issue 5.
+func (r *Result) Markdown() string {
+	var b strings.Builder
+	s := r.Setup
+	fmt.Fprintf(&b, "Run %s: %d tenants × %d namespace(s) × %d product(s) (%d Deployments, %d Pods on %d simulated nodes), concurrency %d, %d objects per tenant.\n\n",
+		r.Date, s.Tenants, s.NamespacesPerTenant, s.ProductsPerTenant, s.Tenants*s.ComponentsPerTenant, s.Pods, s.Nodes, s.Concurrency, r.ObjectsPerTenant)
+	fmt.Fprintf(&b, "Machine: %s, %d CPUs, %s, Linux %s, %s, %s.\n\n", r.Machine.CPU, r.Machine.CPUs, r.Machine.Memory, r.Machine.Kernel, r.Machine.Go, r.Machine.Kubernetes)
+	fmt.Fprintf(&b, "Command: `%s`\n\n", r.Command)
+	b.WriteString("| measure | result | target |\n|---|---|---|\n")
+	row := func(name, value, target string) { fmt.Fprintf(&b, "| %s | %s | %s |\n", name, value, target) }
+	row(fmt.Sprintf("wall time until all %d tenants Ready (T_operator)", s.Tenants), fmt.Sprintf("%.1f s", r.Create.Wall), "")
+	row("baseline: plain server-side apply of the same objects until all Deployments available (T_raw)",
+		fmt.Sprintf("%.1f s (all applied after %.1f s)", r.Baseline.Ready, r.Baseline.Applied), "")
+	row("ratio T_operator / T_raw", fmt.Sprintf("**%.2f**", r.Ratio), "≤ 1.5")
+	row("per-tenant time to Ready, p50 / p99 / max", fmt.Sprintf("%.1f s / %.1f s / %.1f s", r.Create.P50, r.Create.P99, r.Create.Max), "")
+	row(fmt.Sprintf("one tenant on an idle operator, time to Ready with Pods running (p50 / max of %d)", len(r.Solo.Runs)),
+		fmt.Sprintf("**%.2f s** / %.2f s", r.Solo.P50, r.Solo.Max), "≤ 2 s")
+	row("operator API requests while creating: total / mutating (per tenant)",
+		fmt.Sprintf("%d / %d (%.1f / %.1f)", r.Create.Requests.Total, r.Create.Requests.Mutating,
+			perTenant(r.Create.Requests.Total, s.Tenants), perTenant(r.Create.Requests.Mutating, s.Tenants)), "")
+	row("baseline apply requests", fmt.Sprintf("%d", r.Baseline.Requests), "")
+	row(fmt.Sprintf("mutating requests in %.0f s of steady state, incl. a restart (full resync: %d tenant reconciles)", r.Steady.Window, r.Steady.ReconcilesAfterRestart),
+		fmt.Sprintf("**%d** (of %d requests)", r.Steady.Requests.Mutating, r.Steady.Requests.Total), "0")
+	row("operator peak RSS / peak Go heap in use", fmt.Sprintf("**%s** / %s", mib(float64(r.PeakRSS)), mib(r.PeakHeap)), "RSS ≤ 200 MiB")
+	row("plan quota change: all tenants' quotas updated", fmt.Sprintf("%.1f s, %d mutating requests, %d conflicts",
+		r.FanOut.Wall, r.FanOut.Requests.Mutating, r.FanOut.Requests.Conflicts), "")
+	row(fmt.Sprintf("delete all %d tenants until they and their namespaces are gone", s.Tenants), fmt.Sprintf("%.1f s (baseline: %.1f s)", r.Delete.Wall, r.Baseline.Deleted), "")
+	if len(r.Failures) > 0 {
+		fmt.Fprintf(&b, "\n**%d checks failed:**\n", len(r.Failures))
+		for _, f := range r.Failures {
+			fmt.Fprintf(&b, "- %s\n", f)
+		}
+	}
+	return b.String()
+}
+
+func perTenant(n int64, tenants int) float64 { return float64(n) / float64(max(tenants, 1)) }
+
+func (r *Result) write(dir, md string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	j, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "results.json"), append(j, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "results.md"), []byte(md), 0o644)
+}

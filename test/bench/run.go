@@ -1,0 +1,737 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/apimachinery/pkg/types"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
+	"github.com/openplatform/tenant-operator/internal/apply"
+	"github.com/openplatform/tenant-operator/internal/render"
+)
+
+// Tenant name prefixes of the phases.
+const (
+	prefixBaseline = "raw"
+	prefixSolo     = "solo"
+	prefixBench    = "bench"
+)
+
+// baselineFieldManager is the field manager of the baseline's plain client.
+const baselineFieldManager = "bench-baseline"
+
+// runner holds what the phases share.
+type runner struct {
+	cfg     Config
+	log     io.Writer
+	c       *cluster
+	w       *workload
+	watch   cache.Cache
+	op      *operator
+	res     *Result
+	readyMu sync.Mutex
+	created map[string]time.Time
+	ready   map[string]time.Time
+}
+
+// run performs the whole benchmark. It returns the result even when a check failed, with
+// the failure as the error.
+func run(ctx context.Context, cfg Config, log io.Writer) (*Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	if cfg.Tenants < 1 || cfg.NamespacesPerTenant < 1 || cfg.ProductsPerTenant < 1 || cfg.Replicas < 1 || cfg.Concurrency < 1 {
+		return nil, fmt.Errorf("-tenants, -namespaces, -products, -replicas and -concurrency must be at least 1")
+	}
+	w, err := newWorkload(cfg)
+	if err != nil {
+		return nil, err
+	}
+	c, err := startCluster(ctx, cfg, w.pods(max(cfg.Tenants, 1)), log)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.KeepCluster {
+		defer fmt.Fprintf(log, "bench: keeping cluster %s: KUBECONFIG=%s; delete it with hack/cluster.sh down %s\n", c.name, c.kubeconfig, c.name)
+	} else {
+		defer c.stop()
+	}
+	r := &runner{cfg: cfg, log: log, c: c, w: w, res: newResult(cfg, w, c),
+		created: map[string]time.Time{}, ready: map[string]time.Time{}}
+	defer func() {
+		if r.op != nil {
+			r.op.stop()
+		}
+	}()
+	err = r.phases(ctx)
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		err = fmt.Errorf("the run took longer than -timeout=%s: %w", cfg.Timeout, err)
+	}
+	if len(r.res.Failures) > 0 {
+		err = errors.Join(err, fmt.Errorf("checks failed:\n  %s", strings.Join(r.res.Failures, "\n  ")))
+	}
+	return r.res, err
+}
+
+func (r *runner) phases(ctx context.Context) error {
+	if err := r.startWatch(ctx); err != nil {
+		return err
+	}
+	if err := r.setUp(ctx); err != nil {
+		return err
+	}
+	for _, phase := range []struct {
+		name string
+		fn   func(context.Context) error
+	}{
+		{"baseline", r.baseline},
+		{"operator start", r.startOperator},
+		{"single tenants", r.solo},
+		{"create", r.create},
+		{"steady state", r.steady},
+		{"plan fan-out", r.fanOut},
+		{"delete", r.delete},
+	} {
+		r.logf("== %s", phase.name)
+		if err := phase.fn(ctx); err != nil {
+			return fmt.Errorf("%s: %w", phase.name, err)
+		}
+	}
+	rss, heap := r.op.peaks()
+	r.res.notePeaks(rss, heap)
+	return nil
+}
+
+func (r *runner) logf(format string, args ...any) {
+	fmt.Fprintf(r.log, "bench: "+format+"\n", args...)
+}
+
+// check records a failed correctness check; the run goes on.
+func (r *runner) check(ok bool, format string, args ...any) {
+	if !ok {
+		msg := fmt.Sprintf(format, args...)
+		r.logf("CHECK FAILED: %s", msg)
+		r.res.Failures = append(r.res.Failures, msg)
+	}
+}
+
+// startWatch starts informers on what the benchmark waits for: Tenants (their Ready
+// transitions are timed as events arrive), and the managed Namespaces, Deployments and
+// ResourceQuotas.
+func (r *runner) startWatch(ctx context.Context) error {
+	managed, _ := labels.NewRequirement(tenancyv1alpha1.LabelManagedBy, selection.Equals, []string{tenancyv1alpha1.ManagedByValue})
+	sel := cache.ByObject{Label: labels.NewSelector().Add(*managed)}
+	var err error
+	r.watch, err = cache.New(r.c.cfg, cache.Options{
+		Scheme:           r.c.client.Scheme(),
+		DefaultTransform: cache.TransformStripManagedFields(),
+		ByObject: map[client.Object]cache.ByObject{
+			&corev1.Namespace{}:     sel,
+			&appsv1.Deployment{}:    sel,
+			&corev1.ResourceQuota{}: sel,
+		},
+	})
+	if err != nil {
+		return err
+	}
+	inf, err := r.watch.GetInformer(ctx, &tenancyv1alpha1.Tenant{})
+	if err != nil {
+		return err
+	}
+	onTenant := func(obj any) {
+		t, ok := obj.(*tenancyv1alpha1.Tenant)
+		if !ok || !apimeta.IsStatusConditionTrue(t.Status.Conditions, tenancyv1alpha1.ConditionReady) {
+			return
+		}
+		now := time.Now()
+		r.readyMu.Lock()
+		if _, seen := r.ready[t.Name]; !seen {
+			r.ready[t.Name] = now
+		}
+		r.readyMu.Unlock()
+	}
+	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    onTenant,
+		UpdateFunc: func(_, obj any) { onTenant(obj) },
+	}); err != nil {
+		return err
+	}
+	for _, obj := range []client.Object{&corev1.Namespace{}, &appsv1.Deployment{}, &corev1.ResourceQuota{}} {
+		if _, err := r.watch.GetInformer(ctx, obj); err != nil {
+			return err
+		}
+	}
+	go func() { _ = r.watch.Start(ctx) }()
+	if !r.watch.WaitForCacheSync(ctx) {
+		return fmt.Errorf("the benchmark's caches did not sync")
+	}
+	return nil
+}
+
+// setUp creates the products and the plan.
+func (r *runner) setUp(ctx context.Context) error {
+	for _, p := range r.w.products {
+		if err := r.c.client.Create(ctx, p.DeepCopy()); err != nil {
+			return err
+		}
+	}
+	return r.c.client.Create(ctx, r.w.plan.DeepCopy())
+}
+
+// parallel runs fn for the tenants 1..n of prefix with the given number of workers and
+// returns the first error.
+func parallel(ctx context.Context, workers, n int, fn func(ctx context.Context, i int) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := range next {
+				if err := fn(ctx, i); err != nil {
+					cancel(err)
+				}
+			}
+		})
+	}
+feed:
+	for i := 1; i <= n; i++ {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	return context.Cause(ctx)
+}
+
+// waitFor polls done until it reports true, printing its progress every five seconds.
+func (r *runner) waitFor(ctx context.Context, what string, done func() (bool, string, error)) error {
+	start, lastLog := time.Now(), time.Now()
+	for {
+		ok, progress, err := done()
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+		if time.Since(lastLog) >= 5*time.Second {
+			r.logf("  %s: %s (%s)", what, progress, since(start))
+			lastLog = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %s (%s): %w", what, progress, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// tenantOf returns the tenant label of an object.
+func tenantOf(o client.Object) string { return o.GetLabels()[tenancyv1alpha1.LabelTenant] }
+
+// countAvailable counts the available Deployments of tenants with the prefix: rolled out
+// (observed generation current) with every replica available.
+func (r *runner) countAvailable(ctx context.Context, prefix string) (int, error) {
+	var list appsv1.DeploymentList
+	if err := r.watch.List(ctx, &list); err != nil {
+		return 0, err
+	}
+	n := 0
+	for i := range list.Items {
+		d := &list.Items[i]
+		if !strings.HasPrefix(tenantOf(d), prefix+"-") {
+			continue
+		}
+		want := int32(1)
+		if d.Spec.Replicas != nil {
+			want = *d.Spec.Replicas
+		}
+		if d.Status.ObservedGeneration >= d.Generation && d.Status.AvailableReplicas == want && d.Status.UpdatedReplicas == want {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// countNamespaces counts the existing managed namespaces of tenants with the prefix.
+func (r *runner) countNamespaces(ctx context.Context, prefix string) (int, error) {
+	var list corev1.NamespaceList
+	if err := r.watch.List(ctx, &list); err != nil {
+		return 0, err
+	}
+	n := 0
+	for i := range list.Items {
+		if strings.HasPrefix(tenantOf(&list.Items[i]), prefix+"-") {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// baseline applies the operator's objects for N tenants with a plain client and waits for
+// their Deployments, then deletes them.
+func (r *runner) baseline(ctx context.Context) error {
+	n := r.cfg.Tenants
+	objects := make([][]render.Object, n+1)
+	for i := 1; i <= n; i++ {
+		var err error
+		if objects[i], err = r.w.rendered(r.w.tenant(prefixBaseline, i)); err != nil {
+			return err
+		}
+	}
+	r.res.ObjectsPerTenant = len(objects[1])
+	want := n * r.w.components()
+	r.logf("applying %d objects for %d tenants with %d parallel appliers (field manager %s)",
+		n*len(objects[1]), n, r.cfg.Concurrency, baselineFieldManager)
+	start := time.Now()
+	err := parallel(ctx, r.cfg.Concurrency, n, func(ctx context.Context, i int) error {
+		for _, o := range objects[i] {
+			if err := r.c.client.Apply(ctx, o.Apply, client.FieldOwner(baselineFieldManager), client.ForceOwnership); err != nil {
+				return fmt.Errorf("applying %s %s/%s: %w", o.Kind, o.Namespace, o.Name, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	r.res.Baseline.Applied = seconds(time.Since(start))
+	r.res.Baseline.Requests = n * len(objects[1])
+	err = r.waitFor(ctx, "baseline Deployments available", func() (bool, string, error) {
+		got, err := r.countAvailable(ctx, prefixBaseline)
+		return got >= want, fmt.Sprintf("%d/%d", got, want), err
+	})
+	if err != nil {
+		return err
+	}
+	r.res.Baseline.Ready = seconds(time.Since(start))
+	r.logf("baseline: %d objects applied in %.1fs, %d Deployments available after %.1fs",
+		r.res.Baseline.Requests, r.res.Baseline.Applied, want, r.res.Baseline.Ready)
+
+	start = time.Now()
+	err = parallel(ctx, r.cfg.Concurrency, n, func(ctx context.Context, i int) error {
+		for _, o := range objects[i] {
+			if o.Kind != render.KindNamespace && o.Namespace != "" {
+				continue // goes with its namespace
+			}
+			obj, err := apply.NewObject(o.Kind)
+			if err != nil {
+				return err
+			}
+			obj.SetName(o.Name)
+			if err := r.c.client.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	err = r.waitFor(ctx, "baseline namespaces gone", func() (bool, string, error) {
+		got, err := r.countNamespaces(ctx, prefixBaseline)
+		return got == 0, fmt.Sprintf("%d left", got), err
+	})
+	r.res.Baseline.Deleted = seconds(time.Since(start))
+	return err
+}
+
+func (r *runner) startOperator(ctx context.Context) error {
+	op, err := startOperator(ctx, r.c, r.cfg, "operator-1.log")
+	if err != nil {
+		return err
+	}
+	r.op = op
+	return nil
+}
+
+// createTenants creates the tenants from..to of prefix with 16 parallel clients, noting
+// when each create was sent.
+func (r *runner) createTenants(ctx context.Context, prefix string, from, to int) error {
+	return parallel(ctx, 16, to-from+1, func(ctx context.Context, i int) error {
+		t := r.w.tenant(prefix, from+i-1)
+		r.readyMu.Lock()
+		r.created[t.Name] = time.Now()
+		r.readyMu.Unlock()
+		return r.c.client.Create(ctx, t)
+	})
+}
+
+// readyAfter returns how long the tenant took from its create request to Ready, if it is.
+func (r *runner) readyAfter(name string) (time.Duration, bool) {
+	r.readyMu.Lock()
+	defer r.readyMu.Unlock()
+	c, ok1 := r.created[name]
+	rd, ok2 := r.ready[name]
+	return rd.Sub(c), ok1 && ok2
+}
+
+// solo creates single tenants on the idle operator, one at a time, and deletes each.
+func (r *runner) solo(ctx context.Context) error {
+	for i := 1; i <= r.cfg.SoloRuns; i++ {
+		if err := r.createTenants(ctx, prefixSolo, i, i); err != nil {
+			return err
+		}
+		name := r.w.tenant(prefixSolo, i).Name
+		err := r.waitFor(ctx, name+" Ready", func() (bool, string, error) {
+			_, ok := r.readyAfter(name)
+			return ok, "not yet", nil
+		})
+		if err != nil {
+			return err
+		}
+		d, _ := r.readyAfter(name)
+		r.res.Solo.Runs = append(r.res.Solo.Runs, seconds(d))
+		r.logf("%s Ready in %.2fs", name, seconds(d))
+		if err := r.deleteTenants(ctx, prefixSolo, i, i); err != nil {
+			return err
+		}
+	}
+	r.res.Solo.summarize()
+	return nil
+}
+
+// create creates N tenants at once and waits until all are Ready.
+func (r *runner) create(ctx context.Context) error {
+	n := r.cfg.Tenants
+	before, err := r.op.requests()
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	if err := r.createTenants(ctx, prefixBench, 1, n); err != nil {
+		return err
+	}
+	r.res.Create.Submitted = seconds(time.Since(start))
+	r.logf("%d tenants submitted in %.1fs", n, r.res.Create.Submitted)
+	err = r.waitFor(ctx, "tenants Ready", func() (bool, string, error) {
+		got := 0
+		for i := 1; i <= n; i++ {
+			if _, ok := r.readyAfter(r.w.tenant(prefixBench, i).Name); ok {
+				got++
+			}
+		}
+		return got == n, fmt.Sprintf("%d/%d Ready", got, n), nil
+	})
+	if err != nil {
+		return err
+	}
+	var lastReady time.Time
+	var each []float64
+	for i := 1; i <= n; i++ {
+		name := r.w.tenant(prefixBench, i).Name
+		d, _ := r.readyAfter(name)
+		each = append(each, seconds(d))
+		r.readyMu.Lock()
+		lastReady = later(lastReady, r.ready[name])
+		r.readyMu.Unlock()
+	}
+	r.res.Create.Wall = seconds(lastReady.Sub(start))
+	r.res.Create.summarize(each)
+	if r.res.Baseline.Ready > 0 {
+		r.res.Ratio = r.res.Create.Wall / r.res.Baseline.Ready
+	}
+	after, err := r.op.requests()
+	if err != nil {
+		return err
+	}
+	r.res.Create.Requests = after.minus(before)
+	rss, heap := r.op.peaks()
+	r.res.Create.PeakRSS, r.res.Create.PeakHeap = rss, heap
+	r.res.notePeaks(rss, heap)
+	r.logf("all %d Ready after %.1fs (p50 %.1fs, p99 %.1fs); the operator sent %d requests, %d mutating",
+		n, r.res.Create.Wall, r.res.Create.P50, r.res.Create.P99, r.res.Create.Requests.Total, r.res.Create.Requests.Mutating)
+	return r.verifyObjects(ctx)
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// verifyObjects checks that the operator made the same objects as the baseline: every
+// tenant's namespaces exist and its Deployments are available.
+func (r *runner) verifyObjects(ctx context.Context) error {
+	n := r.cfg.Tenants
+	ns, err := r.countNamespaces(ctx, prefixBench)
+	if err != nil {
+		return err
+	}
+	r.check(ns == n*r.cfg.NamespacesPerTenant, "after create: %d tenant namespaces, want %d", ns, n*r.cfg.NamespacesPerTenant)
+	avail, err := r.countAvailable(ctx, prefixBench)
+	if err != nil {
+		return err
+	}
+	r.check(avail == n*r.w.components(), "after create: %d available product Deployments, want %d", avail, n*r.w.components())
+	// One tenant's objects, by kind, against what the baseline applied.
+	t := r.w.tenant(prefixBench, 1)
+	objects, err := r.w.rendered(t)
+	if err != nil {
+		return err
+	}
+	for _, o := range objects {
+		obj, err := apply.NewObject(o.Kind)
+		if err != nil {
+			return err
+		}
+		err = r.c.client.Get(ctx, types.NamespacedName{Namespace: o.Namespace, Name: o.Name}, obj)
+		r.check(err == nil, "tenant %s: %s %s/%s: %v", t.Name, o.Kind, o.Namespace, o.Name, err)
+	}
+	return nil
+}
+
+// steady counts the operator's mutating requests in a window after every tenant is Ready,
+// with a restart of the operator in its middle.
+func (r *runner) steady(ctx context.Context) error {
+	half := r.cfg.SteadyWindow / 2
+	start := time.Now()
+	first, err := r.op.requests()
+	if err != nil {
+		return err
+	}
+	if err := sleep(ctx, half); err != nil {
+		return err
+	}
+	atStop, err := r.op.requests()
+	if err != nil {
+		return err
+	}
+	rss, heap := r.op.peaks()
+	r.res.notePeaks(rss, heap)
+	r.op.stop()
+	r.op = nil
+	r.logf("restarting the operator (forced full resync) %.0fs into the window", seconds(time.Since(start)))
+	op, err := startOperator(ctx, r.c, r.cfg, "operator-2.log")
+	if err != nil {
+		return err
+	}
+	r.op = op
+	if err := sleep(ctx, r.cfg.SteadyWindow-time.Since(start)); err != nil {
+		return err
+	}
+	m, err := r.op.scrape()
+	if err != nil {
+		return err
+	}
+	r.res.Steady.Window = seconds(time.Since(start))
+	r.res.Steady.Requests = atStop.minus(first).plus(m.requests())
+	r.res.Steady.ReconcilesAfterRestart = m.tenantReconciles()
+	r.logf("steady state: %d mutating requests of %d in %.0fs; %d tenant reconciles after the restart",
+		r.res.Steady.Requests.Mutating, r.res.Steady.Requests.Total, r.res.Steady.Window, r.res.Steady.ReconcilesAfterRestart)
+	r.check(r.res.Steady.Requests.Mutating == 0, "steady state: the operator sent %d mutating requests, want 0", r.res.Steady.Requests.Mutating)
+	r.check(r.res.Steady.ReconcilesAfterRestart >= int64(r.cfg.Tenants),
+		"steady state: the restarted operator reconciled %d tenants, want all %d", r.res.Steady.ReconcilesAfterRestart, r.cfg.Tenants)
+	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}
+
+// fanOut changes the plan's pod quota and waits until every tenant's quota follows.
+func (r *runner) fanOut(ctx context.Context) error {
+	before, err := r.op.requests()
+	if err != nil {
+		return err
+	}
+	plan := &tenancyv1alpha1.ServicePlan{}
+	if err := r.c.client.Get(ctx, client.ObjectKey{Name: benchPlan}, plan); err != nil {
+		return err
+	}
+	pods := plan.Spec.Quota.Hard[corev1.ResourcePods]
+	pods.Add(resource.MustParse("1"))
+	plan.Spec.Quota.Hard[corev1.ResourcePods] = pods
+	r.w.plan.Spec.Quota = plan.Spec.Quota.DeepCopy()
+	// What every tenant's quotas must become, from the operator's render package.
+	want := map[string]string{}
+	for i := 1; i <= r.cfg.Tenants; i++ {
+		d, err := render.Tenant(render.Input{Tenant: r.w.tenant(prefixBench, i), Plan: r.w.plan})
+		if err != nil {
+			return err
+		}
+		for _, o := range d.Namespaced {
+			if o.Kind == render.KindResourceQuota {
+				q, err := quotaPods(o)
+				if err != nil {
+					return err
+				}
+				want[o.Namespace] = q
+			}
+		}
+	}
+	start := time.Now()
+	if err := r.c.client.Update(ctx, plan); err != nil {
+		return err
+	}
+	r.logf("plan %s: quota pods now %s; waiting for %d ResourceQuotas", benchPlan, pods.String(), len(want))
+	err = r.waitFor(ctx, "quotas updated", func() (bool, string, error) {
+		var list corev1.ResourceQuotaList
+		if err := r.watch.List(ctx, &list); err != nil {
+			return false, "", err
+		}
+		got := 0
+		for i := range list.Items {
+			q := &list.Items[i]
+			if w, ok := want[q.Namespace]; ok && q.Name == render.QuotaName {
+				if p := q.Spec.Hard[corev1.ResourcePods]; p.String() == w {
+					got++
+				}
+			}
+		}
+		return got == len(want), fmt.Sprintf("%d/%d", got, len(want)), nil
+	})
+	if err != nil {
+		return err
+	}
+	r.res.FanOut.Wall = seconds(time.Since(start))
+	// The tenants' status settles right after their quotas; let it, then count.
+	if err := r.waitQuiet(ctx); err != nil {
+		return err
+	}
+	after, err := r.op.requests()
+	if err != nil {
+		return err
+	}
+	r.res.FanOut.Requests = after.minus(before)
+	r.logf("fan-out: %d quotas updated in %.1fs; %d mutating requests, %d conflicts",
+		len(want), r.res.FanOut.Wall, r.res.FanOut.Requests.Mutating, r.res.FanOut.Requests.Conflicts)
+	return nil
+}
+
+// waitQuiet waits until the operator's work queue has been empty for two seconds.
+func (r *runner) waitQuiet(ctx context.Context) error {
+	quietSince := time.Time{}
+	return r.waitFor(ctx, "operator idle", func() (bool, string, error) {
+		m, err := r.op.scrape()
+		if err != nil {
+			return false, "", err
+		}
+		depth := m.sum("workqueue_depth", nil) + m.sum("controller_runtime_active_workers", nil)
+		if depth > 0 {
+			quietSince = time.Time{}
+			return false, fmt.Sprintf("%.0f queued or in progress", depth), nil
+		}
+		if quietSince.IsZero() {
+			quietSince = time.Now()
+		}
+		return time.Since(quietSince) >= 2*time.Second, "idle", nil
+	})
+}
+
+// delete deletes the N tenants and waits until they and their namespaces are gone.
+func (r *runner) delete(ctx context.Context) error {
+	before, err := r.op.requests()
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	if err := r.deleteTenants(ctx, prefixBench, 1, r.cfg.Tenants); err != nil {
+		return err
+	}
+	r.res.Delete.Wall = seconds(time.Since(start))
+	after, err := r.op.requests()
+	if err != nil {
+		return err
+	}
+	r.res.Delete.Requests = after.minus(before)
+	var roles rbacv1.ClusterRoleList
+	if err := r.c.client.List(ctx, &roles, client.MatchingLabels{tenancyv1alpha1.LabelManagedBy: tenancyv1alpha1.ManagedByValue}); err != nil {
+		return err
+	}
+	left := 0
+	for i := range roles.Items {
+		if strings.HasPrefix(tenantOf(&roles.Items[i]), prefixBench+"-") {
+			left++
+		}
+	}
+	r.check(left == 0, "after delete: %d ClusterRoles of deleted tenants are left", left)
+	r.logf("deleted %d tenants and their namespaces in %.1fs", r.cfg.Tenants, r.res.Delete.Wall)
+	return nil
+}
+
+// deleteTenants deletes tenants from..to of prefix and waits until the Tenants and their
+// namespaces are gone.
+func (r *runner) deleteTenants(ctx context.Context, prefix string, from, to int) error {
+	err := parallel(ctx, 16, to-from+1, func(ctx context.Context, i int) error {
+		t := r.w.tenant(prefix, from+i-1)
+		return client.IgnoreNotFound(r.c.client.Delete(ctx, t))
+	})
+	if err != nil {
+		return err
+	}
+	return r.waitFor(ctx, prefix+" tenants and namespaces gone", func() (bool, string, error) {
+		var list tenancyv1alpha1.TenantList
+		if err := r.watch.List(ctx, &list); err != nil {
+			return false, "", err
+		}
+		tenants := 0
+		for i := range list.Items {
+			var n int
+			if _, err := fmt.Sscanf(strings.TrimPrefix(list.Items[i].Name, prefix+"-"), "%d", &n); err == nil &&
+				strings.HasPrefix(list.Items[i].Name, prefix+"-") && n >= from && n <= to {
+				tenants++
+			}
+		}
+		ns, err := r.countNamespaces(ctx, prefix)
+		return tenants == 0 && ns == 0, fmt.Sprintf("%d tenants, %d namespaces left", tenants, ns), err
+	})
+}
+
+func seconds(d time.Duration) float64 { return float64(d.Round(10*time.Millisecond)) / float64(time.Second) }
+
+// percentile of sorted values, nearest rank.
+func percentile(sorted []float64, p float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(p/100*float64(len(sorted))+0.5) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+func sortedCopy(v []float64) []float64 {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	return s
+}
+
+
+// quotaPods reads the pods limit of a rendered ResourceQuota.
+func quotaPods(o render.Object) (string, error) {
+	q, ok := o.Apply.(*corev1ac.ResourceQuotaApplyConfiguration)
+	if !ok || q.Spec == nil || q.Spec.Hard == nil {
+		return "", fmt.Errorf("rendered %s %s/%s has no spec.hard", o.Kind, o.Namespace, o.Name)
+	}
+	p, ok := (*q.Spec.Hard)[corev1.ResourcePods]
+	if !ok {
+		return "", fmt.Errorf("rendered %s %s/%s has no pods limit", o.Kind, o.Namespace, o.Name)
+	}
+	return p.String(), nil
+}
