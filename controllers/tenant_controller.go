@@ -207,9 +207,13 @@ func requests(names map[string]bool) []reconcile.Request {
 
 func (r *TenantReconciler) applier() *apply.Applier { return &apply.Applier{Client: r.Client} }
 
-// event records a Kubernetes Event on the tenant for a real change.
-func (r *TenantReconciler) event(t *tenancyv1alpha1.Tenant, eventType, reason, action, note string, args ...any) {
+// event records a Kubernetes Event on the tenant for a real change. related is the object
+// the change is about (a namespace, a Secret, a plan), or nil. The recorder folds Events
+// with the same regarding, related, type, reason and action into one series whatever their
+// note, so two changes in one pass (two namespaces created) need their related object to
+// show as two Events.
+func (r *TenantReconciler) event(t *tenancyv1alpha1.Tenant, related client.Object, eventType, reason, action, note string, args ...any) {
 	if r.Recorder != nil {
-		r.Recorder.Eventf(t, nil, eventType, reason, action, note, args...)
+		r.Recorder.Eventf(t, related, eventType, reason, action, note, args...)
 	}
 }

@@ -80,14 +80,14 @@ func (r *TenantReconciler) pruneNamespaces(ctx context.Context, t *tenancyv1alph
 			if err := r.releaseNamespace(ctx, t, ns.Name); err != nil {
 				return err
 			}
-			r.event(t, corev1.EventTypeNormal, "NamespaceReleased", "Release",
+			r.event(t, ns, corev1.EventTypeNormal, "NamespaceReleased", "Release",
 				"Released adopted namespace %s: it is no longer listed in spec.namespaces", ns.Name)
 			continue
 		}
 		if err := r.Delete(ctx, ns); client.IgnoreNotFound(err) != nil {
 			return fmt.Errorf("deleting namespace %s: %w", ns.Name, err)
 		}
-		r.event(t, corev1.EventTypeNormal, "NamespaceDeleted", "Delete",
+		r.event(t, ns, corev1.EventTypeNormal, "NamespaceDeleted", "Delete",
 			"Deleted namespace %s: it is no longer listed in spec.namespaces", ns.Name)
 	}
 	return nil

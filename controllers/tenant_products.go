@@ -104,14 +104,14 @@ func (r *TenantReconciler) routeCRDJustInstalled(ctx context.Context) bool {
 
 // credential returns the product's API key: the existing one, unless the tenant's
 // rotate-credentials annotation differs from the one the key was made for. A Secret missing
-// from the cache is looked up in the API server before a key is generated, so a cache that
-// lags behind never causes a new key.
+// from the cache, or made for another rotation, is looked up in the API server before a key
+// is generated, so a cache that lags behind never causes a new key (or a second rotation).
 func (r *TenantReconciler) credential(ctx context.Context, t *tenancyv1alpha1.Tenant, rp render.Resolved) (*render.Credential, error) {
 	rotation := t.Annotations[tenancyv1alpha1.AnnotationRotateCredentials]
 	key := client.ObjectKey{Namespace: rp.Namespace, Name: render.CredentialsName(rp.Product.Name)}
 	secret := &corev1.Secret{}
 	err := r.Get(ctx, key, secret)
-	if apierrors.IsNotFound(err) && r.APIReader != nil {
+	if (apierrors.IsNotFound(err) || (err == nil && secret.Annotations[render.AnnotationRotation] != rotation)) && r.APIReader != nil {
 		err = r.APIReader.Get(ctx, key, secret)
 	}
 	switch {
@@ -125,7 +125,7 @@ func (r *TenantReconciler) credential(ctx context.Context, t *tenancyv1alpha1.Te
 			if secret.Annotations[render.AnnotationRotation] == rotation {
 				return &render.Credential{Key: existing, Rotation: rotation}, nil
 			}
-			r.event(t, corev1.EventTypeNormal, "CredentialsRotated", "Rotate",
+			r.event(t, secret, corev1.EventTypeNormal, "CredentialsRotated", "Rotate",
 				"Rotated the API key of product %s in namespace %s", rp.Product.Name, rp.Namespace)
 		}
 	}

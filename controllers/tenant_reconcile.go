@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -55,11 +56,10 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *tenancyv1alph
 		if !apierrors.IsNotFound(err) {
 			return ctrl.Result{}, fmt.Errorf("reading plan %s: %w", t.Spec.Plan, err)
 		}
-		r.stall(t, tenancyv1alpha1.ReasonPlanNotFound, fmt.Sprintf(
+		r.stall(ctx, t, tenancyv1alpha1.ReasonPlanNotFound, fmt.Sprintf(
 			"ServicePlan %q does not exist: create it, or set spec.plan to an existing plan (kubectl get serviceplans).", t.Spec.Plan))
 		return ctrl.Result{}, nil
 	}
-	t.Status.Plan = plan.Name
 
 	want := t.DesiredNamespaces()
 	maxNS := plan.Spec.MaxNamespaces
@@ -67,7 +67,7 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *tenancyv1alph
 		maxNS = 1
 	}
 	if len(want) > int(maxNS) {
-		r.stall(t, tenancyv1alpha1.ReasonTooManyNamespaces, fmt.Sprintf(
+		r.stall(ctx, t, tenancyv1alpha1.ReasonTooManyNamespaces, fmt.Sprintf(
 			"spec.namespaces lists %d namespaces but plan %s allows %d: remove namespaces or move the tenant to a plan with a larger maxNamespaces.",
 			len(want), plan.Name, maxNS))
 		return ctrl.Result{}, nil
@@ -92,10 +92,11 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *tenancyv1alph
 
 	desired, err := render.Tenant(render.Input{Tenant: t, Plan: plan, Adopted: adopted})
 	if err != nil {
-		r.stall(t, tenancyv1alpha1.ReasonInvalidQuota, fmt.Sprintf(
+		r.stall(ctx, t, tenancyv1alpha1.ReasonInvalidQuota, fmt.Sprintf(
 			"The quota of plan %s cannot be split: %v. Fix the plan's spec.quota.hard.", plan.Name, err))
 		return ctrl.Result{}, nil
 	}
+	r.setPlan(ctx, t, plan)
 
 	failures := map[string]error{} // condition type -> first failure
 	fail := func(kind string, err error) {
@@ -117,9 +118,9 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *tenancyv1alph
 		}
 		if wrote && states[i].phase == tenancyv1alpha1.NamespacePending {
 			states[i].phase = tenancyv1alpha1.NamespaceActive
-			r.event(t, corev1.EventTypeNormal, "NamespaceCreated", "Create", "Created namespace %s", o.Name)
+			r.event(t, namespaceRef(o.Name), corev1.EventTypeNormal, "NamespaceCreated", "Create", "Created namespace %s", o.Name)
 		} else if wrote && states[i].adopting {
-			r.event(t, corev1.EventTypeNormal, "NamespaceAdopted", "Adopt", "Adopted namespace %s", o.Name)
+			r.event(t, namespaceRef(o.Name), corev1.EventTypeNormal, "NamespaceAdopted", "Adopt", "Adopted namespace %s", o.Name)
 		}
 	}
 	desiredKeys := map[render.Key]bool{}
@@ -180,9 +181,10 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *tenancyv1alph
 		fail(render.KindResourceQuota, err)
 	}
 	if msg := conflictMessage(t, states); msg != "" {
-		if prev := meta.FindStatusCondition(t.Status.Conditions, tenancyv1alpha1.ConditionNamespacesReady); prev == nil ||
-			prev.Reason != tenancyv1alpha1.ReasonNamespaceConflict {
-			r.event(t, corev1.EventTypeWarning, tenancyv1alpha1.ReasonNamespaceConflict, "Reconcile", "%s", msg)
+		if !r.reported(ctx, t, func(s *tenancyv1alpha1.TenantStatus) bool {
+			return conditionIs(s, tenancyv1alpha1.ConditionNamespacesReady, metav1.ConditionFalse, tenancyv1alpha1.ReasonNamespaceConflict)
+		}) {
+			r.event(t, nil, corev1.EventTypeWarning, tenancyv1alpha1.ReasonNamespaceConflict, "Reconcile", "%s", msg)
 		}
 	}
 	setConditions(t, plan, states, failures, over, outcome)
@@ -197,6 +199,24 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *tenancyv1alph
 		result.RequeueAfter = routesPendingRequeue
 	}
 	return result, errors.Join(errs...)
+}
+
+// setPlan records in status.plan the plan the tenant is applied with, and a PlanChanged
+// Event when the tenant was applied with another plan before (a new tenant has none).
+func (r *TenantReconciler) setPlan(ctx context.Context, t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan) {
+	var prev string
+	if !r.reported(ctx, t, func(s *tenancyv1alpha1.TenantStatus) bool {
+		prev = s.Plan
+		return s.Plan == "" || s.Plan == plan.Name
+	}) {
+		r.event(t, plan, corev1.EventTypeNormal, "PlanChanged", "ChangePlan", "Plan changed from %s to %s", prev, plan.Name)
+	}
+	t.Status.Plan = plan.Name
+}
+
+// namespaceRef names a namespace as the related object of an Event.
+func namespaceRef(name string) *corev1.Namespace {
+	return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
 }
 
 // pruneChildren deletes the tenant's objects that are no longer desired (for example

@@ -1,10 +1,12 @@
 package controllers
 
 import (
+	"context"
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
 	"github.com/openplatform/tenant-operator/internal/render"
@@ -35,14 +37,37 @@ func markProgressing(t *tenancyv1alpha1.Tenant, msg string) {
 // stall reports an error that retrying cannot fix until someone changes an object:
 // Ready=False and Stalled=True with the same reason (kstatus Failed). It heals by itself: the
 // next pass after the missing object appears recomputes every condition.
-func (r *TenantReconciler) stall(t *tenancyv1alpha1.Tenant, reason, msg string) {
-	if prev := meta.FindStatusCondition(t.Status.Conditions, tenancyv1alpha1.ConditionStalled); prev == nil ||
-		prev.Status != metav1.ConditionTrue || prev.Reason != reason {
-		r.event(t, "Warning", reason, "Reconcile", "%s", msg)
+func (r *TenantReconciler) stall(ctx context.Context, t *tenancyv1alpha1.Tenant, reason, msg string) {
+	if !r.reported(ctx, t, func(s *tenancyv1alpha1.TenantStatus) bool {
+		return conditionIs(s, tenancyv1alpha1.ConditionStalled, metav1.ConditionTrue, reason)
+	}) {
+		r.event(t, nil, "Warning", reason, "Reconcile", "%s", msg)
 	}
 	set(t, tenancyv1alpha1.ConditionReady, metav1.ConditionFalse, reason, msg)
 	set(t, tenancyv1alpha1.ConditionStalled, metav1.ConditionTrue, reason, msg)
 	meta.RemoveStatusCondition(&t.Status.Conditions, tenancyv1alpha1.ConditionReconciling)
+}
+
+// reported reports whether the tenant's last written status already shows what an Event is
+// about to report (check returns true), so that the change is reported once. The cached
+// Tenant may not show the operator's own last status write yet: a pass working from a stale
+// cache would report the change again. When the cached status does not show it, the API
+// server's copy is asked.
+func (r *TenantReconciler) reported(ctx context.Context, t *tenancyv1alpha1.Tenant, check func(*tenancyv1alpha1.TenantStatus) bool) bool {
+	if check(&t.Status) {
+		return true
+	}
+	live := &tenancyv1alpha1.Tenant{}
+	if r.APIReader == nil || r.APIReader.Get(ctx, client.ObjectKeyFromObject(t), live) != nil {
+		return false
+	}
+	return check(&live.Status)
+}
+
+// conditionIs reports whether the status has the condition with this status and reason.
+func conditionIs(s *tenancyv1alpha1.TenantStatus, typ string, status metav1.ConditionStatus, reason string) bool {
+	c := meta.FindStatusCondition(s.Conditions, typ)
+	return c != nil && c.Status == status && c.Reason == reason
 }
 
 // setConditions computes every detail condition of a provisioning pass and the Ready,
