@@ -16,16 +16,16 @@ func LimitRange(t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan, na
 	}
 	item := corev1ac.LimitRangeItem().WithType(corev1.LimitTypeContainer)
 	if len(lr.Default) > 0 {
-		item.WithDefault(lr.Default)
+		item.WithDefault(lr.Default.DeepCopy())
 	}
 	if len(lr.DefaultRequest) > 0 {
-		item.WithDefaultRequest(lr.DefaultRequest)
+		item.WithDefaultRequest(lr.DefaultRequest.DeepCopy())
 	}
 	if len(lr.Max) > 0 {
-		item.WithMax(lr.Max)
+		item.WithMax(lr.Max.DeepCopy())
 	}
 	if len(lr.Min) > 0 {
-		item.WithMin(lr.Min)
+		item.WithMin(lr.Min.DeepCopy())
 	}
 	obj := corev1ac.LimitRange(LimitRangeName, namespace).
 		WithLabels(Labels(t.Name)).

@@ -305,10 +305,10 @@ func resources(plan, component *tenancyv1alpha1.ComputeResources) *corev1ac.Reso
 	}
 	out := corev1ac.ResourceRequirements()
 	if len(res.Requests) > 0 {
-		out.WithRequests(res.Requests)
+		out.WithRequests(res.Requests.DeepCopy())
 	}
 	if len(res.Limits) > 0 {
-		out.WithLimits(res.Limits)
+		out.WithLimits(res.Limits.DeepCopy())
 	}
 	return out
 }
