@@ -26,21 +26,32 @@ func TestKstatus(t *testing.T) {
 }
 
 // waitKstatus waits until kstatus computes want for the live Tenant.
-func waitKstatus(t *testing.T, name string, want status.Status) {
+func waitKstatus(t *testing.T, name string, want status.Status) *status.Result {
 	t.Helper()
+	var res *status.Result
 	eventually(t, 0, func() error {
-		u := &unstructured.Unstructured{}
-		u.SetGroupVersionKind(tenancyv1alpha1.GroupVersion.WithKind("Tenant"))
-		if err := get(u, "", name); err != nil {
+		var err error
+		if res, err = kstatusOf(name); err != nil {
 			return err
-		}
-		res, err := status.Compute(u)
-		if err != nil {
-			return fmt.Errorf("kstatus of tenant %s: %w", name, err)
 		}
 		if res.Status != want {
 			return fmt.Errorf("kstatus of tenant %s = %s (%s), want %s", name, res.Status, res.Message, want)
 		}
 		return nil
 	})
+	return res
+}
+
+// kstatusOf computes kstatus for the live Tenant, as kubectl wait, Flux and Argo CD read it.
+func kstatusOf(name string) (*status.Result, error) {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(tenancyv1alpha1.GroupVersion.WithKind("Tenant"))
+	if err := get(u, "", name); err != nil {
+		return nil, err
+	}
+	res, err := status.Compute(u)
+	if err != nil {
+		return nil, fmt.Errorf("kstatus of tenant %s: %w", name, err)
+	}
+	return res, nil
 }
