@@ -60,8 +60,8 @@ for src in config/policy/managed_objects.yaml config/policy/namespace_labels.yam
     sed -E \
       -e "s#'$bundle_sa'#'{{ include \"tenant-operator.serviceAccountUsername\" . }}'#g" \
       -e 's#^  (name|policyName): ([a-z0-9-]+)$#  \1: {{ include "tenant-operator.fullname" . }}-\2#' \
-      -e '/^  name: /a\  labels:\n    {{- include "tenant-operator.labels" . | nindent 4 }}' \
-      "$src"
+      "$src" |
+      awk '{ print } /^  name: / { print "  labels:"; print "    {{- include \"tenant-operator.labels\" . | nindent 4 }}" }'
     echo '{{- end }}'
   } >"$out"
 done
