@@ -35,6 +35,8 @@ import (
 	"go.uber.org/zap/zapcore"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/openplatform/tenant-operator/test/internal/harness"
 )
 
 func main() {
@@ -91,7 +93,7 @@ type Config struct {
 }
 
 func defaultConfig() Config {
-	root, _ := repoRoot()
+	root, _ := harness.RepoRoot()
 	return Config{
 		Tenants:             1000,
 		NamespacesPerTenant: 1,
@@ -105,24 +107,5 @@ func defaultConfig() Config {
 		Manager:             filepath.Join(root, "bin", "manager"),
 		Root:                root,
 		ClusterName:         fmt.Sprintf("tenant-operator-bench-%d", os.Getpid()),
-	}
-}
-
-// repoRoot finds the directory holding go.mod and hack/cluster.sh, from the working
-// directory up.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "hack", "cluster.sh")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no hack/cluster.sh above the working directory")
-		}
-		dir = parent
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +18,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/openplatform/tenant-operator/test/internal/harness"
 )
 
 // operator is one bin/manager process.
@@ -37,11 +38,11 @@ type operator struct {
 // startOperator runs the manager against the cluster without leader election (a lease
 // renewal every two seconds would count as steady-state writes) and waits for /readyz.
 func startOperator(ctx context.Context, c *cluster, cfg Config, logName string) (*operator, error) {
-	metricsPort, err := freePort()
+	metricsPort, err := harness.FreePort()
 	if err != nil {
 		return nil, err
 	}
-	probePort, err := freePort()
+	probePort, err := harness.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -254,13 +255,4 @@ func (o *operator) requests() (requests, error) {
 		return requests{}, err
 	}
 	return m.requests(), nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

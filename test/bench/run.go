@@ -705,7 +705,9 @@ func (r *runner) deleteTenants(ctx context.Context, prefix string, from, to int)
 	})
 }
 
-func seconds(d time.Duration) float64 { return float64(d.Round(10*time.Millisecond)) / float64(time.Second) }
+func seconds(d time.Duration) float64 {
+	return float64(d.Round(10*time.Millisecond)) / float64(time.Second)
+}
 
 // percentile of sorted values, nearest rank.
 func percentile(sorted []float64, p float64) float64 {
@@ -721,7 +723,6 @@ func sortedCopy(v []float64) []float64 {
 	sort.Float64s(s)
 	return s
 }
-
 
 // quotaPods reads the pods limit of a rendered ResourceQuota.
 func quotaPods(o render.Object) (string, error) {

@@ -18,7 +18,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -31,6 +30,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/openplatform/tenant-operator/test/internal/harness"
 )
 
 const clusterPrefix = "tenant-operator-e2e-"
@@ -142,7 +143,7 @@ func testTimeout() time.Duration {
 
 func (s *suite) setUp() error {
 	var err error
-	if repoRoot, err = findRepoRoot(); err != nil {
+	if repoRoot, err = harness.RepoRoot(); err != nil {
 		return err
 	}
 	for _, b := range []string{"kwokctl", "kwok", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"} {
@@ -198,23 +199,6 @@ func (s *suite) tearDown() {
 		}
 		_ = os.RemoveAll(s.workDir)
 	})
-}
-
-func findRepoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "hack", "cluster.sh")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("cannot find the repository root (a directory with hack/cluster.sh)")
-		}
-		dir = parent
-	}
 }
 
 // managerBinary returns the manager to test: $E2E_MANAGER (set by `make test-e2e`
@@ -308,7 +292,7 @@ func installCRDs() error {
 // own namespace, which outside a pod must be named. A restart after a kill therefore
 // waits for the dead process's lease to expire, as a replacement pod would.
 func (s *suite) startOperator() error {
-	port, err := freePort()
+	port, err := harness.FreePort()
 	if err != nil {
 		return err
 	}
@@ -410,13 +394,4 @@ func (s *suite) printOperatorLog() {
 	fmt.Printf("\n===== operator log (last %d of %d lines) =====\n", len(lines)-from, len(lines))
 	fmt.Println(strings.Join(lines[from:], "\n"))
 	fmt.Println("===== end of operator log =====")
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
