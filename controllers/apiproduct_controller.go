@@ -128,7 +128,7 @@ func inUseMessage(kind string, names []string) string {
 func (r *ApiProductReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	enqueue := func(q workqueue.TypedRateLimitingInterface[reconcile.Request], t *tenancyv1alpha1.Tenant) {
 		for _, name := range tenantProductNames(t) {
-			q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Name: name}})
+			q.AddAfter(reconcile.Request{NamespacedName: types.NamespacedName{Name: name}}, statusBatchDelay)
 		}
 	}
 	tenantEvents := handler.TypedFuncs[client.Object, reconcile.Request]{

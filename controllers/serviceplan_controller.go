@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -26,6 +27,11 @@ import (
 
 // maxListedTenants caps status.tenantNames so a popular plan's status stays small.
 const maxListedTenants = 100
+
+// statusBatchDelay is how long a plan's or product's status waits after a change of one of
+// its tenants before it is recounted. Changes within it are counted together: 1,000 tenants
+// created at once make a few status writes per second instead of one write each.
+const statusBatchDelay = time.Second
 
 // ServicePlanReconciler reports how many tenants are on a plan and whether the products it
 // names exist.
@@ -99,7 +105,7 @@ func (r *ServicePlanReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 func (r *ServicePlanReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	enqueue := func(q workqueue.TypedRateLimitingInterface[reconcile.Request], plan string) {
 		if plan != "" {
-			q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Name: plan}})
+			q.AddAfter(reconcile.Request{NamespacedName: types.NamespacedName{Name: plan}}, statusBatchDelay)
 		}
 	}
 	tenantEvents := handler.TypedFuncs[client.Object, reconcile.Request]{
