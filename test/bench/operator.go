@@ -26,6 +26,7 @@ import (
 type operator struct {
 	cmd         *exec.Cmd
 	metricsURL  string
+	pprofURL    string
 	done        chan struct{}
 	waitErr     error
 	stopSampler context.CancelFunc
@@ -46,6 +47,10 @@ func startOperator(ctx context.Context, c *cluster, cfg Config, logName string) 
 	if err != nil {
 		return nil, err
 	}
+	pprofPort, err := harness.FreePort()
+	if err != nil {
+		return nil, err
+	}
 	logFile, err := os.Create(filepath.Join(cfg.Out, logName))
 	if err != nil {
 		return nil, err
@@ -53,6 +58,7 @@ func startOperator(ctx context.Context, c *cluster, cfg Config, logName string) 
 	cmd := exec.Command(cfg.Manager,
 		"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", metricsPort),
 		"--health-probe-bind-address", fmt.Sprintf("127.0.0.1:%d", probePort),
+		"--pprof-bind-address", fmt.Sprintf("127.0.0.1:%d", pprofPort),
 		fmt.Sprintf("--tenant-concurrency=%d", cfg.Concurrency),
 	)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+c.kubeconfig)
@@ -61,7 +67,12 @@ func startOperator(ctx context.Context, c *cluster, cfg Config, logName string) 
 		logFile.Close()
 		return nil, fmt.Errorf("starting %s: %w", cfg.Manager, err)
 	}
-	o := &operator{cmd: cmd, metricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort), done: make(chan struct{})}
+	o := &operator{
+		cmd:        cmd,
+		metricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort),
+		pprofURL:   fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/", pprofPort),
+		done:       make(chan struct{}),
+	}
 	go func() {
 		o.waitErr = cmd.Wait()
 		logFile.Close()
@@ -164,6 +175,27 @@ func vmHWM(pid int) int64 {
 		}
 	}
 	return 0
+}
+
+// saveHeapProfile writes the operator's heap profile (go tool pprof reads it).
+func (o *operator) saveHeapProfile(path string) error {
+	resp, err := http.Get(o.pprofURL + "heap")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %sheap: %s", o.pprofURL, resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // metrics is one scrape of the operator's /metrics.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -460,6 +461,10 @@ func (r *runner) create(ctx context.Context) error {
 	rss, heap := r.op.peaks()
 	r.res.Create.PeakRSS, r.res.Create.PeakHeap = rss, heap
 	r.res.notePeaks(rss, heap)
+	// Where the memory is when the last tenant became Ready: go tool pprof -top <file>.
+	if err := r.op.saveHeapProfile(filepath.Join(r.cfg.Out, "operator-heap.pprof")); err != nil {
+		r.logf("saving the operator's heap profile: %v", err)
+	}
 	r.logf("all %d Ready after %.1fs (p50 %.1fs, p99 %.1fs); the operator sent %d requests, %d mutating",
 		n, r.res.Create.Wall, r.res.Create.P50, r.res.Create.P99, r.res.Create.Requests.Total, r.res.Create.Requests.Mutating)
 	return r.verifyObjects(ctx)
