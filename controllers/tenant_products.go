@@ -56,7 +56,7 @@ func (r *TenantReconciler) planProducts(ctx context.Context, t *tenancyv1alpha1.
 	if rerr != nil {
 		return &productPlan{err: rerr}, nil
 	}
-	routes := r.routesInstalled()
+	routes := r.routesInstalled(ctx)
 	out := &productPlan{resolved: resolved, routes: routes}
 	if !routes {
 		for _, rp := range resolved {
@@ -80,10 +80,18 @@ func (r *TenantReconciler) planProducts(ctx context.Context, t *tenancyv1alpha1.
 	return out, nil
 }
 
-// routesInstalled reports whether the HTTPRoute kind is served by the cluster. The REST
-// mapper looks the group up again when it misses, so a CRD installed later is found.
-func (r *TenantReconciler) routesInstalled() bool {
+// routesInstalled reports whether the HTTPRoute kind is served by the cluster. The HTTPRoute
+// CRD is watched (by name, metadata only), so a cluster without the Gateway API is answered
+// from the cache: asking the REST mapper would send discovery requests on every reconcile,
+// as it looks a missing group up again each time. Once the CRD exists the mapper decides
+// (it finds the kind as soon as the API server serves it).
+func (r *TenantReconciler) routesInstalled(ctx context.Context) bool {
 	if r.RESTMapper() == nil {
+		return false
+	}
+	crd := &metav1.PartialObjectMetadata{}
+	crd.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
+	if err := r.Get(ctx, client.ObjectKey{Name: httpRouteCRD}, crd); err != nil {
 		return false
 	}
 	_, err := r.RESTMapper().RESTMapping(httpRouteGK, "v1")

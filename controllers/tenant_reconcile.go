@@ -227,6 +227,9 @@ func (r *TenantReconciler) pruneChildren(ctx context.Context, t *tenancyv1alpha1
 		if keepProducts && productKinds[kind] {
 			continue
 		}
+		if kind == render.KindHTTPRoute && !r.routesInstalled(ctx) {
+			continue // no Gateway API, no routes
+		}
 		list, err := r.listManaged(ctx, kind, t.Name)
 		if err != nil {
 			return err
