@@ -33,7 +33,8 @@ func main() {
 	flag.StringVar(&pprofAddr, "pprof-bind-address", "", "Address of the Go profiler (/debug/pprof/); empty disables it.")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader so that only one replica reconciles at a time.")
 	flag.StringVar(&leaderElectNS, "leader-election-namespace", "", "Namespace of the leader election lease (default: the pod's namespace).")
-	flag.IntVar(&tenantConcurrency, "tenant-concurrency", 4, "How many tenants are reconciled at once.")
+	flag.IntVar(&tenantConcurrency, "tenant-concurrency", 8,
+		"How many tenants are reconciled at once (8: measured in docs/performance.md; the API server is the limit beyond it).")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()

@@ -94,7 +94,7 @@ func SetupIndexes(ctx context.Context, idx client.FieldIndexer) error {
 
 // Options tune the reconcilers.
 type Options struct {
-	// TenantConcurrency is how many tenants are reconciled at once (default 4).
+	// TenantConcurrency is how many tenants are reconciled at once (default 8).
 	TenantConcurrency int
 }
 

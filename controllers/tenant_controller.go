@@ -36,7 +36,7 @@ type TenantReconciler struct {
 	// not answer (an existing credentials Secret).
 	APIReader client.Reader
 	Recorder  events.EventRecorder
-	// Concurrency is how many tenants are reconciled at once (default 4). Each tenant's
+	// Concurrency is how many tenants are reconciled at once (default 8). Each tenant's
 	// objects are its own, so tenants do not contend.
 	Concurrency int
 }
@@ -113,7 +113,7 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	})
 	workers := r.Concurrency
 	if workers < 1 {
-		workers = 4
+		workers = 8
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("tenant").

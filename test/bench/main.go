@@ -99,7 +99,7 @@ func defaultConfig() Config {
 		NamespacesPerTenant: 1,
 		ProductsPerTenant:   1,
 		Replicas:            1,
-		Concurrency:         4,
+		Concurrency:         8,
 		SoloRuns:            3,
 		SteadyWindow:        60 * time.Second,
 		Timeout:             45 * time.Minute,
