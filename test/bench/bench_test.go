@@ -7,6 +7,10 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"go.uber.org/zap/zapcore"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 )
 
 // TestBenchSmall runs the whole benchmark with 20 tenants so that it keeps working. It
@@ -35,6 +39,8 @@ func TestBenchSmall(t *testing.T) {
 	cfg.Out = t.TempDir()
 	cfg.ClusterName = fmt.Sprintf("tenant-operator-benchtest-%d", os.Getpid())
 
+	// Only errors of the benchmark's own informers (watch failures) are worth showing.
+	ctrllog.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel)))
 	res, err := run(t.Context(), cfg, testWriter{t})
 	if res != nil {
 		t.Log("\n" + res.Markdown())
@@ -51,6 +57,14 @@ func TestBenchSmall(t *testing.T) {
 	if res.Create.Requests.Mutating < int64(cfg.Tenants*res.ObjectsPerTenant) {
 		t.Errorf("the operator sent %d mutating requests for %d tenants of %d objects: its client metrics are not being read",
 			res.Create.Requests.Mutating, cfg.Tenants, res.ObjectsPerTenant)
+	}
+	audited := 0
+	for _, w := range res.Create.Writes {
+		audited += w.Count
+	}
+	if int64(audited) != res.Create.Requests.Mutating {
+		t.Errorf("the API server's audit log holds %d writes of the operator while creating, its client metrics count %d",
+			audited, res.Create.Requests.Mutating)
 	}
 	if res.Steady.Requests.Total == 0 {
 		t.Error("no requests at all in the steady-state window: the restarted operator's metrics were not read")

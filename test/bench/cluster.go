@@ -23,10 +23,12 @@ import (
 // cluster is the benchmark's own kwok cluster.
 type cluster struct {
 	root, name, kubeconfig string
-	nodes                  int
-	log                    io.Writer
-	cfg                    *rest.Config
-	client                 client.Client
+	// auditLog is the API server's audit log of writes (see auditPolicy).
+	auditLog string
+	nodes    int
+	log      io.Writer
+	cfg      *rest.Config
+	client   client.Client
 }
 
 // podsPerNode keeps simulated nodes below kwok's default capacity of 110 Pods.
@@ -44,10 +46,15 @@ func startCluster(ctx context.Context, cfg Config, pods int, log io.Writer) (*cl
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		return nil, err
 	}
+	audit, err := auditPolicyArgs(cfg.Out)
+	if err != nil {
+		return nil, err
+	}
+	c.auditLog = filepath.Join(kwokWorkdir(c.root), "clusters", c.name, "logs", "audit.log")
 	start := time.Now()
 	fmt.Fprintf(log, "bench: starting cluster %s with %d simulated nodes (rate limits lifted)\n", c.name, nodes)
 	cmd := exec.CommandContext(ctx, filepath.Join(c.root, "hack", "cluster.sh"), "up", c.name, c.kubeconfig)
-	cmd.Env = append(os.Environ(), fmt.Sprintf("NODES=%d", nodes), "CREATE_ARGS=--disable-qps-limits")
+	cmd.Env = append(os.Environ(), fmt.Sprintf("NODES=%d", nodes), "CREATE_ARGS=--disable-qps-limits "+audit)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Run(); err != nil {
 		c.stop()
@@ -79,6 +86,17 @@ func startCluster(ctx context.Context, cfg Config, pods int, log io.Writer) (*cl
 	}
 	fmt.Fprintf(log, "bench: cluster ready in %s (kubeconfig %s)\n", since(start), c.kubeconfig)
 	return c, nil
+}
+
+// kwokWorkdir is where hack/cluster.sh keeps its clusters' state.
+func kwokWorkdir(root string) string {
+	if d := os.Getenv("KWOK_WORKDIR"); d != "" {
+		return d
+	}
+	if d := os.Getenv("LOCALBIN"); d != "" {
+		return filepath.Join(d, "kwok-workdir")
+	}
+	return filepath.Join(root, "bin", "kwok-workdir")
 }
 
 // stop deletes the cluster. It does not use the run's context, so it also works after

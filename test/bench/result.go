@@ -34,11 +34,15 @@ type Result struct {
 	Create struct {
 		Latencies
 		// Submitted: the last create request answered; Wall: the last tenant Ready.
-		Submitted float64  `json:"submittedSeconds"`
-		Wall      float64  `json:"wallSeconds"`
-		Requests  requests `json:"requests"`
-		PeakRSS   int64    `json:"peakRSSBytes"`
-		PeakHeap  float64  `json:"peakHeapBytes"`
+		Submitted float64 `json:"submittedSeconds"`
+		Wall      float64 `json:"wallSeconds"`
+		// StatusCounted: the plan's and products' status count every tenant.
+		StatusCounted float64  `json:"statusCountedSeconds"`
+		Requests      requests `json:"requests"`
+		// Writes are the operator's writes by verb and resource, from the audit log.
+		Writes   []writeCount `json:"writes"`
+		PeakRSS  int64        `json:"peakRSSBytes"`
+		PeakHeap float64      `json:"peakHeapBytes"`
 	} `json:"create"`
 	// Ratio is Create.Wall / Baseline.Ready.
 	Ratio float64 `json:"ratioToBaseline"`
@@ -47,6 +51,8 @@ type Result struct {
 		Window                 float64  `json:"windowSeconds"`
 		Requests               requests `json:"requests"`
 		ReconcilesAfterRestart int64    `json:"tenantReconcilesAfterRestart"`
+		// Writes are the operator's writes in the window, one by one, from the audit log.
+		Writes []write `json:"writes"`
 	} `json:"steadyState"`
 
 	FanOut struct {
@@ -167,6 +173,7 @@ func (r *Result) Markdown() string {
 	b.WriteString("| measure | result | target |\n|---|---|---|\n")
 	row := func(name, value, target string) { fmt.Fprintf(&b, "| %s | %s | %s |\n", name, value, target) }
 	row(fmt.Sprintf("wall time until all %d tenants Ready (T_operator)", s.Tenants), fmt.Sprintf("%.1f s", r.Create.Wall), "")
+	row(fmt.Sprintf("wall time until the plan's and products' status count all %d tenants", s.Tenants), fmt.Sprintf("%.1f s", r.Create.StatusCounted), "")
 	row("baseline: plain server-side apply of the same objects until all Deployments available (T_raw)",
 		fmt.Sprintf("%.1f s (all applied after %.1f s)", r.Baseline.Ready, r.Baseline.Applied), "")
 	row("ratio T_operator / T_raw", fmt.Sprintf("**%.2f**", r.Ratio), "≤ 1.5")
@@ -176,9 +183,11 @@ func (r *Result) Markdown() string {
 	row("operator API requests while creating: total / mutating (per tenant)",
 		fmt.Sprintf("%d / %d (%.1f / %.1f)", r.Create.Requests.Total, r.Create.Requests.Mutating,
 			perTenant(r.Create.Requests.Total, s.Tenants), perTenant(r.Create.Requests.Mutating, s.Tenants)), "")
+	row("operator writes while creating, by verb and resource (API server audit log)", formatCounts(r.Create.Writes), "")
 	row("baseline apply requests", fmt.Sprintf("%d", r.Baseline.Requests), "")
 	row(fmt.Sprintf("mutating requests in %.0f s of steady state, incl. a restart (full resync: %d tenant reconciles)", r.Steady.Window, r.Steady.ReconcilesAfterRestart),
 		fmt.Sprintf("**%d** (of %d requests)", r.Steady.Requests.Mutating, r.Steady.Requests.Total), "0")
+	row("the operator's writes in the steady-state window (API server audit log)", formatWrites(r.Steady.Writes), "none")
 	row("operator peak RSS / peak Go heap in use", fmt.Sprintf("**%s** / %s", mib(float64(r.PeakRSS)), mib(r.PeakHeap)), "RSS ≤ 200 MiB")
 	row("plan quota change: all tenants' quotas updated", fmt.Sprintf("%.1f s, %d mutating requests, %d conflicts",
 		r.FanOut.Wall, r.FanOut.Requests.Mutating, r.FanOut.Requests.Conflicts), "")

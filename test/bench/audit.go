@@ -1,0 +1,166 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// auditPolicy makes the benchmark's API server log every write of the kinds the operator
+// makes and of Events at the Metadata level (who, what, when, no bodies), and writes of the
+// tenancy kinds with their request bodies (what a status patch changed). Pods, nodes, leases and the controllers' own objects are not logged: they are
+// most of a run's writes and none of them is the operator's.
+const auditPolicy = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: None
+  resources:
+  - group: ""
+    resources: [pods, pods/status, pods/binding, nodes, nodes/status, endpoints]
+  - group: apps
+    resources: [replicasets, replicasets/status]
+  - group: coordination.k8s.io
+  - group: discovery.k8s.io
+- level: Request
+  verbs: [create, update, patch, delete, deletecollection]
+  resources:
+  - group: tenancy.openplatform.io
+- level: Metadata
+  verbs: [create, update, patch, delete, deletecollection]
+`
+
+// auditPolicyArgs writes the policy into dir and returns the kwokctl flags that use it.
+func auditPolicyArgs(dir string) (string, error) {
+	path := filepath.Join(dir, "audit-policy.yaml")
+	if err := os.WriteFile(path, []byte(auditPolicy), 0o644); err != nil {
+		return "", err
+	}
+	return "--kube-audit-policy " + path, nil
+}
+
+// auditEvent holds the fields of an audit.k8s.io/v1 Event the benchmark reads.
+type auditEvent struct {
+	Stage     string `json:"stage"`
+	Verb      string `json:"verb"`
+	UserAgent string `json:"userAgent"`
+	ObjectRef *struct {
+		Resource    string `json:"resource"`
+		Subresource string `json:"subresource"`
+		Namespace   string `json:"namespace"`
+		Name        string `json:"name"`
+	} `json:"objectRef"`
+	ResponseStatus *struct {
+		Code int `json:"code"`
+	} `json:"responseStatus"`
+	Received time.Time `json:"requestReceivedTimestamp"`
+}
+
+// operatorUserAgent is how client-go names bin/manager's requests ("manager/<version> ...").
+const operatorUserAgent = "manager/"
+
+// write is one logged write request of the operator.
+type write struct {
+	Verb     string `json:"verb"`
+	Resource string `json:"resource"`
+	Object   string `json:"object"`
+	Code     int    `json:"code"`
+}
+
+func (w write) String() string {
+	return fmt.Sprintf("%s %s %s (%d)", w.Verb, w.Resource, w.Object, w.Code)
+}
+
+// operatorWrites reads the API server's audit log and returns the operator's writes whose
+// requests arrived in [from, to).
+func (c *cluster) operatorWrites(from, to time.Time) ([]write, error) {
+	f, err := os.Open(c.auditLog)
+	if err != nil {
+		return nil, fmt.Errorf("the API server's audit log: %w", err)
+	}
+	defer f.Close()
+	var writes []write
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
+	for sc.Scan() {
+		var e auditEvent
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			return nil, fmt.Errorf("%s: %w", c.auditLog, err)
+		}
+		if e.Stage != "ResponseComplete" || !strings.HasPrefix(e.UserAgent, operatorUserAgent) ||
+			e.Received.Before(from) || !e.Received.Before(to) || e.ObjectRef == nil {
+			continue
+		}
+		w := write{Verb: e.Verb, Resource: e.ObjectRef.Resource, Object: e.ObjectRef.Name}
+		if e.ObjectRef.Subresource != "" {
+			w.Resource += "/" + e.ObjectRef.Subresource
+		}
+		if e.ObjectRef.Namespace != "" {
+			w.Object = e.ObjectRef.Namespace + "/" + w.Object
+		}
+		if e.ResponseStatus != nil {
+			w.Code = e.ResponseStatus.Code
+		}
+		writes = append(writes, w)
+	}
+	return writes, sc.Err()
+}
+
+// writeCount is how many writes of one verb on one resource a phase made.
+type writeCount struct {
+	Verb     string `json:"verb"`
+	Resource string `json:"resource"`
+	Count    int    `json:"count"`
+}
+
+// countWrites groups writes by verb and resource, the most frequent first.
+func countWrites(writes []write) []writeCount {
+	n := map[[2]string]int{}
+	for _, w := range writes {
+		n[[2]string{w.Verb, w.Resource}]++
+	}
+	counts := make([]writeCount, 0, len(n))
+	for k, v := range n {
+		counts = append(counts, writeCount{Verb: k[0], Resource: k[1], Count: v})
+	}
+	sort.Slice(counts, func(i, j int) bool {
+		if counts[i].Count != counts[j].Count {
+			return counts[i].Count > counts[j].Count
+		}
+		return counts[i].Resource+counts[i].Verb < counts[j].Resource+counts[j].Verb
+	})
+	return counts
+}
+
+// formatCounts renders counts as "create namespaces 1000, patch tenants/status 2000".
+func formatCounts(counts []writeCount) string {
+	if len(counts) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(counts))
+	for i, c := range counts {
+		parts[i] = fmt.Sprintf("%s %s %d", c.Verb, c.Resource, c.Count)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// formatWrites lists writes one by one, at most ten.
+func formatWrites(writes []write) string {
+	if len(writes) == 0 {
+		return "no write of the operator"
+	}
+	parts := make([]string, 0, min(len(writes), 10))
+	for i, w := range writes {
+		if i == 10 {
+			parts = append(parts, fmt.Sprintf("and %d more", len(writes)-10))
+			break
+		}
+		parts = append(parts, w.String())
+	}
+	return strings.Join(parts, "; ")
+}
