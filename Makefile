@@ -43,8 +43,9 @@ generate: controller-gen ## Generate DeepCopy methods (api/v1alpha1/zz_generated
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
 
 .PHONY: manifests
-manifests: controller-gen ## Generate the CRDs (config/crd/bases) and the manager ClusterRole (config/rbac/role.yaml), and copy them and config/policy into the Helm chart.
+manifests: controller-gen ## Generate the CRDs (config/crd/bases, quantity exponents limited to two digits) and the manager ClusterRole (config/rbac/role.yaml), and copy them and config/policy into the Helm chart.
 	$(CONTROLLER_GEN) crd rbac:roleName=manager-role paths=./... output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+	@hack/quantity-pattern.sh
 	@hack/sync-chart.sh
 
 .PHONY: api-docs

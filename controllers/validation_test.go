@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/yaml"
@@ -82,6 +84,17 @@ spec:
 			"only applies with egress: Restricted"},
 		{"plan allowEgressTo with egress defaulted to Open", planHead + "  network: {allowEgressTo: [10.20.0.0/16]}\n",
 			"only applies with egress: Restricted"},
+		// resource.ParseQuantity never returns on these: stored, they would hang the operator.
+		{"plan quota with a ten-digit exponent", planHead + "  quota: {hard: {pods: \"7E7222222221\"}}\n",
+			"should match"},
+		{"plan limit with a three-digit negative exponent", planHead + "  limitRange: {max: {cpu: \"1e-100\"}}\n",
+			"should match"},
+		{"plan product resources with a three-digit exponent", planHead +
+			"  products: [{name: payments, resources: {limits: {memory: \"1e100\"}}}]\n",
+			"should match"},
+		{"product component resources with a three-digit exponent", productHead +
+			"  defaultVersion: v1\n  versions: [{name: v1, components: [{name: api, image: x, resources: {requests: {memory: \"4E100\"}}}]}]\n",
+			"should match"},
 		{"product defaultVersion not among versions", productHead +
 			"  defaultVersion: v3\n  versions: [{name: v1, components: [{name: api, image: x}]}]\n",
 			"defaultVersion must name one of spec.versions"},
@@ -124,6 +137,16 @@ spec:
 	t.Run("valid objects are accepted with defaults", func(t *testing.T) {
 		plan := &tenancyv1alpha1.ServicePlan{ObjectMeta: metav1.ObjectMeta{Name: "p12-defaults"}}
 		mustCreate(t, plan)
+		exponents := &tenancyv1alpha1.ServicePlan{
+			ObjectMeta: metav1.ObjectMeta{Name: "p12-exponents"},
+			Spec: tenancyv1alpha1.ServicePlanSpec{Quota: &tenancyv1alpha1.PlanQuota{Hard: corev1.ResourceList{
+				corev1.ResourcePods: resource.MustParse("1e2"), corev1.ResourceRequestsMemory: resource.MustParse("64e9"),
+				corev1.ResourceRequestsCPU: resource.MustParse("1e-1"),
+			}}},
+		}
+		if err := k8s.Create(testCtx, exponents, client.DryRunAll); err != nil {
+			t.Errorf("a plan with one- and two-digit exponents was rejected: %v", err)
+		}
 		s := plan.Spec
 		if s.MaxNamespaces != 1 || s.PodSecurity != tenancyv1alpha1.PodSecurityRestricted ||
 			s.OwnerRole != tenancyv1alpha1.OwnerRoleAdmin || s.Network.Egress != tenancyv1alpha1.EgressOpen {
