@@ -318,6 +318,49 @@ func TestPlanChangeUpdatesQuotaOfAllTenants(t *testing.T) {
 	}
 }
 
+// TestOwnerRoleFollowsThePlan: a RoleBinding's role cannot change in place, so when a tenant
+// moves to a plan with another ownerRole, or its plan's ownerRole changes, the operator
+// replaces tenant-owners in every namespace and the tenant stays Ready.
+func TestOwnerRoleFollowsThePlan(t *testing.T) {
+	const name, editPlan, adminPlan = "t02-role", "p02-role-edit", "p02-role-admin"
+	edit, admin := newPlan(editPlan, 2), newPlan(adminPlan, 2)
+	edit.Spec.OwnerRole, admin.Spec.OwnerRole = tenancyv1alpha1.OwnerRoleEdit, tenancyv1alpha1.OwnerRoleAdmin
+	mustCreate(t, edit)
+	mustCreate(t, admin)
+	tn := newTenant(name, editPlan, name, name+"-dev")
+	mustCreate(t, tn)
+	waitTenantReady(t, name)
+
+	waitRole := func(role tenancyv1alpha1.OwnerRole) {
+		t.Helper()
+		for _, ns := range []string{name, name + "-dev"} {
+			eventually(t, 0, func() error {
+				rb := &rbacv1.RoleBinding{}
+				if err := get(rb, ns, "tenant-owners"); err != nil {
+					return err
+				}
+				if rb.RoleRef.Name != string(role) || len(rb.Subjects) != 1 || rb.Subjects[0].Name != tn.Spec.Owners[0].Name {
+					return fmt.Errorf("RoleBinding %s/tenant-owners binds %s to %v, want %s to the owner", ns, rb.RoleRef.Name, rb.Subjects, role)
+				}
+				return hasTenantLabels(rb, name)
+			})
+		}
+		got := waitTenantReady(t, name)
+		if err := wantCondition(got.Status.Conditions, tenancyv1alpha1.ConditionAccessGranted, metav1.ConditionTrue, tenancyv1alpha1.ReasonReconciled); err != nil {
+			t.Error(err)
+		}
+	}
+	waitRole(tenancyv1alpha1.OwnerRoleEdit)
+
+	// Moving the tenant to a plan with another role.
+	mustUpdate(t, tn, func(tn *tenancyv1alpha1.Tenant) { tn.Spec.Plan = adminPlan })
+	waitRole(tenancyv1alpha1.OwnerRoleAdmin)
+
+	// Changing the role of the tenant's plan.
+	mustUpdate(t, admin, func(p *tenancyv1alpha1.ServicePlan) { p.Spec.OwnerRole = tenancyv1alpha1.OwnerRoleView })
+	waitRole(tenancyv1alpha1.OwnerRoleView)
+}
+
 // TestDeletedOrEditedChildIsRestored: the operator repairs its objects when someone deletes
 // or edits them.
 func TestDeletedOrEditedChildIsRestored(t *testing.T) {

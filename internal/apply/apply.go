@@ -73,7 +73,8 @@ type Applier struct {
 	Client client.Client
 }
 
-// Ensure makes the live object hold the desired one. It reports whether it wrote.
+// Ensure makes the live object hold the desired one. It reports whether it wrote. An object
+// whose immutable fields must change is deleted and created again.
 func (a *Applier) Ensure(ctx context.Context, o render.Object) (bool, error) {
 	desired, err := toMap(o.Apply)
 	if err != nil {
@@ -98,6 +99,11 @@ func (a *Applier) Ensure(ctx context.Context, o render.Object) (bool, error) {
 		if Contains(liveMap, desired) {
 			return false, nil
 		}
+		if field := changedImmutable(o.Kind, liveMap, desired); field != "" {
+			if err := a.replace(ctx, o, live, field); err != nil {
+				return false, err
+			}
+		}
 	}
 	u := &unstructured.Unstructured{Object: desired}
 	if err := a.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u),
@@ -105,6 +111,37 @@ func (a *Applier) Ensure(ctx context.Context, o render.Object) (bool, error) {
 		return false, fmt.Errorf("applying %s %s: %w", o.Kind, name(o), err)
 	}
 	return true, nil
+}
+
+// immutable lists, by kind, the fields the API server refuses to change once an object
+// exists. The operator owns these objects, so it replaces them instead: a plan whose
+// ownerRole changes gets its tenants new owner bindings.
+var immutable = map[string][]string{
+	render.KindRoleBinding:        {"roleRef"},
+	render.KindClusterRoleBinding: {"roleRef"},
+}
+
+// changedImmutable returns the first immutable field of the kind whose live value differs
+// from the desired one, or "".
+func changedImmutable(kind string, live, desired map[string]any) string {
+	for _, f := range immutable[kind] {
+		if w, ok := desired[f]; ok && !contains(live[f], w) {
+			return f
+		}
+	}
+	return ""
+}
+
+// replace deletes the live object so that the apply that follows creates it anew. The
+// precondition makes sure it deletes the object it compared, not one that already
+// replaced it.
+func (a *Applier) replace(ctx context.Context, o render.Object, live client.Object, field string) error {
+	uid := live.GetUID()
+	err := a.Client.Delete(ctx, live, client.Preconditions{UID: &uid})
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		return fmt.Errorf("deleting %s %s to change its %s: %w", o.Kind, name(o), field, err)
+	}
+	return nil
 }
 
 // Release applies the object as given, without a hash: used to give up fields (for example

@@ -347,3 +347,25 @@ func TestToMap(t *testing.T) {
 		}
 	}
 }
+
+// TestChangedImmutable: only a binding's roleRef makes the applier replace an object, and
+// only when the desired role differs from the live one.
+func TestChangedImmutable(t *testing.T) {
+	const edit = `{"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"edit"},"subjects":[{"kind":"User","name":"a"}]}`
+	const admin = `{"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"admin"},"subjects":[{"kind":"User","name":"a"}]}`
+	const adminOtherSubjects = `{"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"admin"},"subjects":[{"kind":"User","name":"b"}]}`
+	tests := []struct {
+		kind, live, desired, want string
+	}{
+		{render.KindRoleBinding, edit, admin, "roleRef"},
+		{render.KindClusterRoleBinding, edit, admin, "roleRef"},
+		{render.KindRoleBinding, admin, admin, ""},
+		{render.KindRoleBinding, admin, adminOtherSubjects, ""}, // subjects change in place
+		{render.KindResourceQuota, `{"spec":{"hard":{"pods":"1"}}}`, `{"spec":{"hard":{"pods":"2"}}}`, ""},
+	}
+	for _, tc := range tests {
+		if got := changedImmutable(tc.kind, obj(t, tc.live), obj(t, tc.desired)); got != tc.want {
+			t.Errorf("%s %s -> %s: changedImmutable = %q, want %q", tc.kind, tc.live, tc.desired, got, tc.want)
+		}
+	}
+}
