@@ -103,18 +103,21 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if err := SetupIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
 		return err
 	}
+	// Every write, status and finalizers included, under one field manager, so that what the
+	// operator owns is plain to see next to a GitOps tool's fields.
+	c := client.WithFieldOwner(mgr.GetClient(), tenancyv1alpha1.FieldManager)
 	if err := (&TenantReconciler{
-		Client:      mgr.GetClient(),
+		Client:      c,
 		APIReader:   mgr.GetAPIReader(),
 		Recorder:    mgr.GetEventRecorder("tenant-operator"),
 		Concurrency: opts.TenantConcurrency,
 	}).SetupWithManager(mgr); err != nil {
 		return err
 	}
-	if err := (&ApiProductReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+	if err := (&ApiProductReconciler{Client: c}).SetupWithManager(mgr); err != nil {
 		return err
 	}
-	return (&ServicePlanReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr)
+	return (&ServicePlanReconciler{Client: c}).SetupWithManager(mgr)
 }
 
 // AddToScheme registers every kind the operator reads or writes.

@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -119,7 +120,8 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Named("tenant").
 		WithOptions(controller.Options{MaxConcurrentReconciles: workers}).
 		For(&tenancyv1alpha1.Tenant{}, builder.WithPredicates(predicate.Or(
-			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
+			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, predicate.LabelChangedPredicate{},
+			finalizerRemoved))).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.tenantsForNamespace)).
 		Watches(&corev1.ResourceQuota{}, byTenantLabel).
 		Watches(&corev1.LimitRange{}, byTenantLabel).
@@ -137,6 +139,19 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		WatchesMetadata(&apiextensionsv1.CustomResourceDefinition{}, handler.EnqueueRequestsFromMapFunc(r.tenantsForRouteCRD),
 			builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetName() == httpRouteCRD }))).
 		Complete(r)
+}
+
+// finalizerRemoved passes updates that take the cleanup finalizer off a Tenant that is not
+// being deleted, so that it is put back at once, not at the Tenant's next change.
+var finalizerRemoved = predicate.Funcs{
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		return e.ObjectNew.GetDeletionTimestamp().IsZero() &&
+			controllerutil.ContainsFinalizer(e.ObjectOld, tenancyv1alpha1.TenantFinalizer) &&
+			!controllerutil.ContainsFinalizer(e.ObjectNew, tenancyv1alpha1.TenantFinalizer)
+	},
+	CreateFunc:  func(event.CreateEvent) bool { return false },
+	DeleteFunc:  func(event.DeleteEvent) bool { return false },
+	GenericFunc: func(event.GenericEvent) bool { return false },
 }
 
 // tenantsForNamespace maps a namespace to the tenants that own it, are asked to adopt it, or

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -91,4 +92,29 @@ func TestDeleteTenantDeletesCreatedNamespaces(t *testing.T) {
 		return wantCondition(tn.Status.Conditions, tenancyv1alpha1.ConditionReady, metav1.ConditionFalse, tenancyv1alpha1.ReasonDeleting)
 	})
 	removeFinalizers(t, name)
+}
+
+// TestRemovedFinalizerIsRestored: a Tenant whose cleanup finalizer someone removes gets it
+// back at once, so deleting it later still cleans up its namespaces.
+func TestRemovedFinalizerIsRestored(t *testing.T) {
+	const name, planName = "t08-finalizer", "p08-finalizer"
+	mustCreate(t, newPlan(planName, 1))
+	mustCreate(t, newTenant(name, planName))
+	waitTenantReady(t, name)
+
+	tn, err := fetchTenant(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustUpdate(t, tn, func(tn *tenancyv1alpha1.Tenant) { tn.Finalizers = nil })
+	eventually(t, 0, func() error {
+		tn, err := fetchTenant(name)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(tn.Finalizers, tenancyv1alpha1.TenantFinalizer) {
+			return fmt.Errorf("tenant %s has finalizers %v, want %s back", name, tn.Finalizers, tenancyv1alpha1.TenantFinalizer)
+		}
+		return nil
+	})
 }
