@@ -18,7 +18,8 @@ import (
 )
 
 // TestTenantEvents: a tenant's Events tell its story, one Event per real change: each
-// namespace created, the move to another plan, each product's credentials rotated. Reconciles
+// namespace created, the move to another plan, each product's credentials rotated, each
+// namespace deleted with the tenant. Reconciles
 // that change nothing (metadata touches, an operator restart, repairing a deleted policy)
 // add no Event and bump no series count.
 func TestTenantEvents(t *testing.T) {
@@ -102,6 +103,16 @@ func TestTenantEvents(t *testing.T) {
 	waitProductsRunning(t, name, name, tenancyv1alpha1.ReasonReconciled, orders+"-api", billing+"-api")
 	touchTenant(t, tenant, "after-rotation")
 	noNewEvents(t, name, 2*time.Second, want...)
+
+	// Deletion: one NamespaceDeleted per namespace, not one per requeue while the tenant
+	// waits for them (envtest has no namespace controller: they stay Terminating).
+	mustDelete(t, tenant)
+	for _, ns := range []string{name, dev} {
+		want = append(want, wantEvent{"Normal", "NamespaceDeleted", "Deleted namespace " + ns + ": the tenant is being deleted"})
+	}
+	waitEvents(t, name, want...)
+	noNewEvents(t, name, namespaceGoneRequeue+time.Second, want...)
+	removeFinalizers(t, name)
 }
 
 // TestTenantEventsConflict: a namespace that belongs to someone else is reported once, as a

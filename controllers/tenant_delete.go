@@ -66,16 +66,25 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *tenancyv1alph
 			if err := r.retainNamespace(ctx, t, ns.Name); err != nil {
 				return ctrl.Result{}, err
 			}
+			r.event(t, ns, corev1.EventTypeNormal, "NamespaceRetained", "Retain",
+				"Kept namespace %s and its contents without the tenant's labels: the tenant is being deleted with deletionPolicy Retain", ns.Name)
 		case ns.Annotations[tenancyv1alpha1.AnnotationAdopted] == "true":
 			if err := r.releaseNamespace(ctx, t, ns.Name); err != nil {
 				return ctrl.Result{}, err
 			}
+			r.event(t, ns, corev1.EventTypeNormal, "NamespaceReleased", "Release",
+				"Released adopted namespace %s: the tenant is being deleted", ns.Name)
 		default:
 			waiting++
 			if ns.DeletionTimestamp.IsZero() {
-				if err := r.Delete(ctx, ns); client.IgnoreNotFound(err) != nil {
+				if err := r.Delete(ctx, ns); err != nil {
+					if apierrors.IsNotFound(err) {
+						continue
+					}
 					return ctrl.Result{}, fmt.Errorf("deleting namespace %s: %w", ns.Name, err)
 				}
+				r.event(t, ns, corev1.EventTypeNormal, "NamespaceDeleted", "Delete",
+					"Deleted namespace %s: the tenant is being deleted", ns.Name)
 			}
 		}
 	}
