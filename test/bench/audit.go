@@ -77,9 +77,27 @@ func (w write) String() string {
 }
 
 // operatorWrites reads the API server's audit log and returns the operator's writes whose
-// requests arrived in [from, to).
+// requests arrived in [from, to). The API server rotates its log every 100 MB (a 1,000-tenant
+// run writes several), keeping the old files next to it as audit-<time>.log.
 func (c *cluster) operatorWrites(from, to time.Time) ([]write, error) {
-	f, err := os.Open(c.auditLog)
+	files, err := filepath.Glob(filepath.Join(filepath.Dir(c.auditLog), "audit*.log"))
+	if err != nil || len(files) == 0 {
+		return nil, fmt.Errorf("no audit log at %s (%v)", c.auditLog, err)
+	}
+	var writes []write
+	for _, path := range files {
+		w, err := readWrites(path, from, to)
+		if err != nil {
+			return nil, err
+		}
+		writes = append(writes, w...)
+	}
+	return writes, nil
+}
+
+// readWrites returns the operator's writes in [from, to) from one audit log file.
+func readWrites(path string, from, to time.Time) ([]write, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("the API server's audit log: %w", err)
 	}
@@ -90,7 +108,7 @@ func (c *cluster) operatorWrites(from, to time.Time) ([]write, error) {
 	for sc.Scan() {
 		var e auditEvent
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			return nil, fmt.Errorf("%s: %w", c.auditLog, err)
+			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		if e.Stage != "ResponseComplete" || !strings.HasPrefix(e.UserAgent, operatorUserAgent) ||
 			e.Received.Before(from) || !e.Received.Before(to) || e.ObjectRef == nil {

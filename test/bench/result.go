@@ -39,6 +39,8 @@ type Result struct {
 		// StatusCounted: the plan's and products' status count every tenant.
 		StatusCounted float64  `json:"statusCountedSeconds"`
 		Requests      requests `json:"requests"`
+		// Reconciles are the Tenant controller's reconciles in the phase.
+		Reconciles int64 `json:"tenantReconciles"`
 		// Writes are the operator's writes by verb and resource, from the audit log.
 		Writes   []writeCount `json:"writes"`
 		PeakRSS  int64        `json:"peakRSSBytes"`
@@ -183,6 +185,7 @@ func (r *Result) Markdown() string {
 	row("operator API requests while creating: total / mutating (per tenant)",
 		fmt.Sprintf("%d / %d (%.1f / %.1f)", r.Create.Requests.Total, r.Create.Requests.Mutating,
 			perTenant(r.Create.Requests.Total, s.Tenants), perTenant(r.Create.Requests.Mutating, s.Tenants)), "")
+	row("tenant reconciles while creating (per tenant)", fmt.Sprintf("%d (%.1f)", r.Create.Reconciles, perTenant(r.Create.Reconciles, s.Tenants)), "")
 	row("operator writes while creating, by verb and resource (API server audit log)", formatCounts(r.Create.Writes), "")
 	row("baseline apply requests", fmt.Sprintf("%d", r.Baseline.Requests), "")
 	row(fmt.Sprintf("mutating requests in %.0f s of steady state, incl. a restart (full resync: %d tenant reconciles)", r.Steady.Window, r.Steady.ReconcilesAfterRestart),

@@ -41,16 +41,19 @@ const baselineFieldManager = "bench-baseline"
 
 // runner holds what the phases share.
 type runner struct {
-	cfg     Config
-	log     io.Writer
-	c       *cluster
-	w       *workload
-	watch   cache.Cache
-	op      *operator
-	res     *Result
-	readyMu sync.Mutex
-	created map[string]time.Time
-	ready   map[string]time.Time
+	cfg   Config
+	log   io.Writer
+	c     *cluster
+	w     *workload
+	watch cache.Cache
+	op    *operator
+	res   *Result
+	// stopWatch stops the benchmark's informers (before the cluster goes, so that they do
+	// not report its disappearance as watch errors).
+	stopWatch func()
+	readyMu   sync.Mutex
+	created   map[string]time.Time
+	ready     map[string]time.Time
 }
 
 // run performs the whole benchmark. It returns the result even when a check failed, with
@@ -79,6 +82,9 @@ func run(ctx context.Context, cfg Config, log io.Writer) (*Result, error) {
 	defer func() {
 		if r.op != nil {
 			r.op.stop()
+		}
+		if r.stopWatch != nil {
+			r.stopWatch()
 		}
 	}()
 	err = r.phases(ctx)
@@ -179,7 +185,19 @@ func (r *runner) startWatch(ctx context.Context) error {
 			return err
 		}
 	}
-	go func() { _ = r.watch.Start(ctx) }()
+	watchCtx, cancel := context.WithCancel(ctx)
+	stopped := make(chan struct{})
+	go func() {
+		_ = r.watch.Start(watchCtx)
+		close(stopped)
+	}()
+	r.stopWatch = func() {
+		cancel()
+		select {
+		case <-stopped:
+		case <-time.After(10 * time.Second):
+		}
+	}
 	if !r.watch.WaitForCacheSync(ctx) {
 		return fmt.Errorf("the benchmark's caches did not sync")
 	}
@@ -416,10 +434,11 @@ func (r *runner) solo(ctx context.Context) error {
 // create creates N tenants at once and waits until all are Ready.
 func (r *runner) create(ctx context.Context) error {
 	n := r.cfg.Tenants
-	before, err := r.op.requests()
+	m, err := r.op.scrape()
 	if err != nil {
 		return err
 	}
+	before, reconcilesBefore := m.requests(), m.tenantReconciles()
 	start := time.Now()
 	if err := r.createTenants(ctx, prefixBench, 1, n); err != nil {
 		return err
@@ -460,11 +479,11 @@ func (r *runner) create(ctx context.Context) error {
 	if r.res.Baseline.Ready > 0 {
 		r.res.Ratio = r.res.Create.Wall / r.res.Baseline.Ready
 	}
-	after, err := r.op.requests()
-	if err != nil {
+	if m, err = r.op.scrape(); err != nil {
 		return err
 	}
-	r.res.Create.Requests = after.minus(before)
+	r.res.Create.Requests = m.requests().minus(before)
+	r.res.Create.Reconciles = m.tenantReconciles() - reconcilesBefore
 	writes, err := r.c.operatorWrites(start, time.Now())
 	if err != nil {
 		return err
