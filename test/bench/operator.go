@@ -157,6 +157,32 @@ func (o *operator) stop() {
 	}
 }
 
+// cpuSeconds is the CPU time (user and system) the operator process has used so far; 0 if
+// unknown.
+func (o *operator) cpuSeconds() float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", o.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name, which is in parentheses and may contain spaces:
+	// state is the first, utime and stime (in clock ticks) the 12th and 13th.
+	rest := string(b)
+	if i := strings.LastIndexByte(rest, ')'); i >= 0 {
+		rest = rest[i+1:]
+	}
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0
+	}
+	utime, err1 := strconv.ParseFloat(f[11], 64)
+	stime, err2 := strconv.ParseFloat(f[12], 64)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	const ticksPerSecond = 100 // USER_HZ on Linux
+	return (utime + stime) / ticksPerSecond
+}
+
 // vmHWM reads the peak resident set size of a process from /proc, in bytes; 0 if unknown.
 func vmHWM(pid int) int64 {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))

@@ -39,6 +39,8 @@ type Result struct {
 		// StatusCounted: the plan's and products' status count every tenant.
 		StatusCounted float64  `json:"statusCountedSeconds"`
 		Requests      requests `json:"requests"`
+		// CPU is the operator's CPU time in the phase, in seconds.
+		CPU float64 `json:"operatorCPUSeconds"`
 		// Reconciles are the Tenant controller's reconciles in the phase.
 		Reconciles int64 `json:"tenantReconciles"`
 		// Writes are the operator's writes by verb and resource, from the audit log.
@@ -185,6 +187,8 @@ func (r *Result) Markdown() string {
 	row("operator API requests while creating: total / mutating (per tenant)",
 		fmt.Sprintf("%d / %d (%.1f / %.1f)", r.Create.Requests.Total, r.Create.Requests.Mutating,
 			perTenant(r.Create.Requests.Total, s.Tenants), perTenant(r.Create.Requests.Mutating, s.Tenants)), "")
+	row("operator CPU time while creating (share of the 2 cores' time in the phase)", fmt.Sprintf("%.1f s (%.0f %%)",
+		r.Create.CPU, 100*r.Create.CPU/(max(r.Create.StatusCounted, 0.01)*float64(r.Machine.CPUs))), "")
 	row("tenant reconciles while creating (per tenant)", fmt.Sprintf("%d (%.1f)", r.Create.Reconciles, perTenant(r.Create.Reconciles, s.Tenants)), "")
 	row("operator writes while creating, by verb and resource (API server audit log)", formatCounts(r.Create.Writes), "")
 	row("baseline apply requests", fmt.Sprintf("%d", r.Baseline.Requests), "")

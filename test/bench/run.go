@@ -438,7 +438,7 @@ func (r *runner) create(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	before, reconcilesBefore := m.requests(), m.tenantReconciles()
+	before, reconcilesBefore, cpuBefore := m.requests(), m.tenantReconciles(), r.op.cpuSeconds()
 	start := time.Now()
 	if err := r.createTenants(ctx, prefixBench, 1, n); err != nil {
 		return err
@@ -484,6 +484,7 @@ func (r *runner) create(ctx context.Context) error {
 	}
 	r.res.Create.Requests = m.requests().minus(before)
 	r.res.Create.Reconciles = m.tenantReconciles() - reconcilesBefore
+	r.res.Create.CPU = r.op.cpuSeconds() - cpuBefore
 	writes, err := r.c.operatorWrites(start, time.Now())
 	if err != nil {
 		return err
