@@ -471,7 +471,7 @@ func (r *runner) create(ctx context.Context) error {
 	// Everything is Ready when the plan's and the products' status count the tenants too:
 	// the operator recounts them a second after the tenants change, so the last recount
 	// comes after the last tenant's Ready and belongs to this phase, not to steady state.
-	if err := r.waitFor(ctx, "plan and product status", r.statusCountsTenants(n)); err != nil {
+	if err := r.waitFor(ctx, "plan and product status", r.statusCountsTenants(ctx, n)); err != nil {
 		return err
 	}
 	r.res.Create.StatusCounted = seconds(time.Since(start))
@@ -503,10 +503,10 @@ func (r *runner) create(ctx context.Context) error {
 }
 
 // statusCountsTenants reports whether the plan's and every product's status count n tenants.
-func (r *runner) statusCountsTenants(n int) func() (bool, string, error) {
+func (r *runner) statusCountsTenants(ctx context.Context, n int) func() (bool, string, error) {
 	return func() (bool, string, error) {
 		plan := &tenancyv1alpha1.ServicePlan{}
-		if err := r.c.client.Get(context.Background(), client.ObjectKey{Name: benchPlan}, plan); err != nil {
+		if err := r.c.client.Get(ctx, client.ObjectKey{Name: benchPlan}, plan); err != nil {
 			return false, "", err
 		}
 		if plan.Status.Tenants != int32(n) {
@@ -514,7 +514,7 @@ func (r *runner) statusCountsTenants(n int) func() (bool, string, error) {
 		}
 		for _, want := range r.w.products {
 			p := &tenancyv1alpha1.ApiProduct{}
-			if err := r.c.client.Get(context.Background(), client.ObjectKey{Name: want.Name}, p); err != nil {
+			if err := r.c.client.Get(ctx, client.ObjectKey{Name: want.Name}, p); err != nil {
 				return false, "", err
 			}
 			if p.Status.Tenants != int32(n) {
@@ -553,7 +553,7 @@ func (r *runner) verifyObjects(ctx context.Context) error {
 		}
 		return ns == wantNS && avail == wantAvail, fmt.Sprintf("%d/%d namespaces, %d/%d Deployments available", ns, wantNS, avail, wantAvail), nil
 	})
-	if err != nil && settle.Err() == nil || ctx.Err() != nil {
+	if (err != nil && settle.Err() == nil) || ctx.Err() != nil {
 		return errors.Join(err, ctx.Err())
 	}
 	r.check(ns == wantNS, "after create: %d tenant namespaces, want %d", ns, wantNS)
