@@ -89,6 +89,7 @@ func (r *ServicePlanReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		cond.Message = fmt.Sprintf("The plan is in use by %d tenants.", plan.Status.Tenants)
 	}
 	meta.SetStatusCondition(&plan.Status.Conditions, cond)
+	setPrivilegedCondition(plan)
 	plan.Status.ObservedGeneration = plan.Generation
 
 	if equality.Semantic.DeepEqual(orig.Status, plan.Status) {
@@ -142,4 +143,21 @@ func (r *ServicePlanReconciler) plansForProduct(ctx context.Context, o client.Ob
 		reqs[i] = reconcile.Request{NamespacedName: types.NamespacedName{Name: p.Name}}
 	}
 	return reqs
+}
+
+// setPrivilegedCondition warns, with PrivilegedPods=True, that a plan with podSecurity
+// privileged lets owners run privileged Pods: root on the node, and through the node every
+// other tenant's Pods and Secrets on it. The plan still works (Ready is not affected); the
+// condition is removed once the plan is restricted or baseline.
+func setPrivilegedCondition(plan *tenancyv1alpha1.ServicePlan) {
+	if plan.Spec.PodSecurity != tenancyv1alpha1.PodSecurityPrivileged {
+		meta.RemoveStatusCondition(&plan.Status.Conditions, tenancyv1alpha1.ConditionPrivilegedPods)
+		return
+	}
+	meta.SetStatusCondition(&plan.Status.Conditions, metav1.Condition{
+		Type: tenancyv1alpha1.ConditionPrivilegedPods, Status: metav1.ConditionTrue,
+		Reason: tenancyv1alpha1.ReasonPrivilegedPods, ObservedGeneration: plan.Generation,
+		Message: "podSecurity is privileged: tenant owners can run privileged Pods, which are root on their node " +
+			"and reach every other tenant's Pods and Secrets there. Use restricted or baseline, or give such tenants nodes of their own.",
+	})
 }

@@ -96,6 +96,10 @@ func SetupIndexes(ctx context.Context, idx client.FieldIndexer) error {
 type Options struct {
 	// TenantConcurrency is how many tenants are reconciled at once (default 8).
 	TenantConcurrency int
+	// OperatorNamespace is the namespace the operator runs in. It can never become a tenant
+	// namespace: the admission policies exempt the operator's ServiceAccount by name, so a
+	// tenant that could create that ServiceAccount would be exempt too.
+	OperatorNamespace string
 }
 
 // Setup registers the indexes and every reconciler with the manager.
@@ -107,10 +111,11 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	// operator owns is plain to see next to a GitOps tool's fields.
 	c := client.WithFieldOwner(mgr.GetClient(), tenancyv1alpha1.FieldManager)
 	if err := (&TenantReconciler{
-		Client:      c,
-		APIReader:   mgr.GetAPIReader(),
-		Recorder:    mgr.GetEventRecorder("tenant-operator"),
-		Concurrency: opts.TenantConcurrency,
+		Client:            c,
+		APIReader:         mgr.GetAPIReader(),
+		Recorder:          mgr.GetEventRecorder("tenant-operator"),
+		Concurrency:       opts.TenantConcurrency,
+		OperatorNamespace: opts.OperatorNamespace,
 	}).SetupWithManager(mgr); err != nil {
 		return err
 	}

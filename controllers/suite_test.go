@@ -51,6 +51,9 @@ import (
 // defaultTimeout is how long eventually waits when given no timeout.
 const defaultTimeout = 20 * time.Second
 
+// testOperatorNamespace is the operator's namespace as the test manager is told it: reserved.
+const testOperatorNamespace = "tenant-operator-system"
+
 var (
 	// k8s is a direct (uncached) client: what a user with kubectl would see.
 	k8s client.Client
@@ -189,7 +192,7 @@ func startManager(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme)
 		cancel()
 		return nil, fmt.Errorf("creating the manager: %w", err)
 	}
-	if err := Setup(mgrCtx, mgr, Options{}); err != nil {
+	if err := Setup(mgrCtx, mgr, Options{OperatorNamespace: testOperatorNamespace}); err != nil {
 		cancel()
 		return nil, fmt.Errorf("setting up the controllers: %w", err)
 	}
@@ -581,9 +584,12 @@ func quotaHard(namespace string) (corev1.ResourceList, error) {
 	return rq.Spec.Hard, nil
 }
 
-// waitQuota waits until tenant-quota in namespace has exactly the given hard limits.
+// waitQuota waits until tenant-quota in namespace has exactly the given hard limits, and
+// services.nodeports and services.loadbalancers at 0 unless want names them (every
+// tenant-quota holds them).
 func waitQuota(t *testing.T, namespace string, want ...string) {
 	t.Helper()
+	want = withFencedServices(want...)
 	eventually(t, 0, func() error {
 		hard, err := quotaHard(namespace)
 		if err != nil {
@@ -594,6 +600,22 @@ func waitQuota(t *testing.T, namespace string, want ...string) {
 		}
 		return nil
 	})
+}
+
+// withFencedServices adds services.nodeports and services.loadbalancers at 0 to a
+// key-value list of quota limits that does not name them.
+func withFencedServices(kv ...string) []string {
+	out := append([]string{}, kv...)
+	for _, key := range []string{"services.nodeports", "services.loadbalancers"} {
+		named := false
+		for i := 0; i < len(kv); i += 2 {
+			named = named || kv[i] == key
+		}
+		if !named {
+			out = append(out, key, "0")
+		}
+	}
+	return out
 }
 
 // createNamespace creates a namespace that the operator did not make.

@@ -40,6 +40,9 @@ type TenantReconciler struct {
 	// Concurrency is how many tenants are reconciled at once (default 8). Each tenant's
 	// objects are its own, so tenants do not contend.
 	Concurrency int
+	// OperatorNamespace is the operator's own namespace, reserved: it never becomes a
+	// tenant namespace.
+	OperatorNamespace string
 }
 
 // +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=tenants,verbs=get;list;watch;patch
@@ -168,10 +171,14 @@ func (r *TenantReconciler) tenantsForNamespace(ctx context.Context, o client.Obj
 	return requests(names)
 }
 
-// tenantsForPlan maps a ServicePlan to every tenant on it.
+// tenantsForPlan maps a ServicePlan to every tenant on it, and to the tenants that list a
+// namespace the plan admits as a peer (it is reserved now).
 func (r *TenantReconciler) tenantsForPlan(ctx context.Context, o client.Object) []reconcile.Request {
 	names := map[string]bool{}
 	r.addTenants(ctx, names, client.MatchingFields{indexTenantPlan: o.GetName()})
+	for _, ns := range peerNamespaces(o.(*tenancyv1alpha1.ServicePlan)) {
+		r.addTenants(ctx, names, client.MatchingFields{indexTenantNamespace: ns})
+	}
 	return requests(names)
 }
 
@@ -186,6 +193,10 @@ func (r *TenantReconciler) tenantsForProduct(ctx context.Context, o client.Objec
 	}
 	for _, p := range plans.Items {
 		r.addTenants(ctx, names, client.MatchingFields{indexTenantPlan: p.Name})
+	}
+	// A gateway namespace is reserved: the tenants that list it learn so.
+	if e := o.(*tenancyv1alpha1.ApiProduct).Spec.Exposure; e != nil && e.Gateway.Namespace != "" {
+		r.addTenants(ctx, names, client.MatchingFields{indexTenantNamespace: e.Gateway.Namespace})
 	}
 	return requests(names)
 }
@@ -220,7 +231,9 @@ func requests(names map[string]bool) []reconcile.Request {
 	return reqs
 }
 
-func (r *TenantReconciler) applier() *apply.Applier { return &apply.Applier{Client: r.Client} }
+func (r *TenantReconciler) applier() *apply.Applier {
+	return &apply.Applier{Client: r.Client, Reader: r.APIReader}
+}
 
 // event records a Kubernetes Event on the tenant for a real change. related is the object
 // the change is about (a namespace, a Secret, a plan), or nil. The recorder folds Events

@@ -6,11 +6,11 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -58,16 +58,24 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *tenancyv1alph
 	if err := r.List(ctx, list, client.MatchingLabels{tenancyv1alpha1.LabelTenant: t.Name}); err != nil {
 		return ctrl.Result{}, fmt.Errorf("listing the namespaces of tenant %s: %w", t.Name, err)
 	}
+	if t.Spec.DeletionPolicy == tenancyv1alpha1.DeletionRetain {
+		names := make([]string, len(list.Items))
+		for i := range list.Items {
+			names[i] = list.Items[i].Name
+		}
+		if err := r.retainNamespaces(ctx, t, names); err != nil {
+			return ctrl.Result{}, err
+		}
+		for i := range list.Items {
+			r.event(t, &list.Items[i], corev1.EventTypeNormal, "NamespaceRetained", "Retain",
+				"Kept namespace %s and its contents without the tenant's labels: the tenant is being deleted with deletionPolicy Retain", list.Items[i].Name)
+		}
+		return ctrl.Result{}, r.removeFinalizer(ctx, t)
+	}
 	waiting := 0
 	for i := range list.Items {
 		ns := &list.Items[i]
 		switch {
-		case t.Spec.DeletionPolicy == tenancyv1alpha1.DeletionRetain:
-			if err := r.retainNamespace(ctx, t, ns.Name); err != nil {
-				return ctrl.Result{}, err
-			}
-			r.event(t, ns, corev1.EventTypeNormal, "NamespaceRetained", "Retain",
-				"Kept namespace %s and its contents without the tenant's labels: the tenant is being deleted with deletionPolicy Retain", ns.Name)
 		case ns.Annotations[tenancyv1alpha1.AnnotationAdopted] == "true":
 			if err := r.releaseNamespace(ctx, t, ns.Name); err != nil {
 				return ctrl.Result{}, err
@@ -126,32 +134,67 @@ func (r *TenantReconciler) tenantCRDDeleting(ctx context.Context) (bool, error) 
 	return !crd.DeletionTimestamp.IsZero(), nil
 }
 
-// retainNamespace keeps a namespace and its contents but removes the tenant labels (from the
-// namespace and from the operator's objects in it) so nothing marks them as managed any more.
-func (r *TenantReconciler) retainNamespace(ctx context.Context, t *tenancyv1alpha1.Tenant, name string) error {
-	for _, kind := range namespacedKinds {
-		objs, err := r.listManaged(ctx, kind, t.Name, client.InNamespace(name))
-		if err != nil {
-			return err
-		}
-		for _, o := range objs {
-			if err := r.Patch(ctx, o, unlabelPatch); client.IgnoreNotFound(err) != nil {
-				return fmt.Errorf("removing the tenant labels from %s %s/%s: %w", kind, name, o.GetName(), err)
+// retainNamespaces keeps namespaces and their contents but removes the tenant labels (from
+// the namespaces and from the operator's objects in them) so nothing marks them as managed
+// any more. The retained NetworkPolicies keep fencing the namespaces in, but no longer by
+// the tenant label, which a new tenant of the same name would get: their peers that
+// selected the tenant's namespaces by label now name the retained namespaces themselves.
+func (r *TenantReconciler) retainNamespaces(ctx context.Context, t *tenancyv1alpha1.Tenant, names []string) error {
+	for _, name := range names {
+		for _, kind := range namespacedKinds {
+			objs, err := r.listManaged(ctx, kind, t.Name, client.InNamespace(name))
+			if err != nil {
+				return err
+			}
+			for _, o := range objs {
+				if np, ok := o.(*networkingv1.NetworkPolicy); ok {
+					if err := r.retainNetworkPolicy(ctx, t, np, names); err != nil {
+						return err
+					}
+					continue
+				}
+				if err := r.Patch(ctx, o, apply.UnlabelPatch); client.IgnoreNotFound(err) != nil {
+					return fmt.Errorf("removing the tenant labels from %s %s/%s: %w", kind, name, o.GetName(), err)
+				}
 			}
 		}
-	}
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
-	if err := r.Patch(ctx, ns, unlabelPatch); client.IgnoreNotFound(err) != nil {
-		return fmt.Errorf("removing the tenant labels from namespace %s: %w", name, err)
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+		if err := r.Patch(ctx, ns, apply.UnlabelPatch); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("removing the tenant labels from namespace %s: %w", name, err)
+		}
 	}
 	return nil
 }
 
-// unlabelPatch removes the labels and annotations that mark an object as the tenant's.
-var unlabelPatch = client.RawPatch(types.MergePatchType, []byte(fmt.Sprintf(
-	`{"metadata":{"labels":{%q:null,%q:null},"annotations":{%q:null,%q:null}}}`,
-	tenancyv1alpha1.LabelManagedBy, tenancyv1alpha1.LabelTenant,
-	tenancyv1alpha1.AnnotationAdopted, apply.AnnotationHash)))
+// retainNetworkPolicy rewrites a retained NetworkPolicy: peers that select the tenant's
+// namespaces by its label select the retained namespaces by name instead, and the
+// operator's labels and hash are removed.
+func (r *TenantReconciler) retainNetworkPolicy(ctx context.Context, t *tenancyv1alpha1.Tenant, np *networkingv1.NetworkPolicy, names []string) error {
+	base := np.DeepCopy()
+	byName := &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
+		Key: corev1.LabelMetadataName, Operator: metav1.LabelSelectorOpIn, Values: names,
+	}}}
+	rewrite := func(peers []networkingv1.NetworkPolicyPeer) {
+		for i := range peers {
+			if s := peers[i].NamespaceSelector; s != nil && s.MatchLabels[tenancyv1alpha1.LabelTenant] == t.Name {
+				peers[i].NamespaceSelector = byName.DeepCopy()
+			}
+		}
+	}
+	for i := range np.Spec.Ingress {
+		rewrite(np.Spec.Ingress[i].From)
+	}
+	for i := range np.Spec.Egress {
+		rewrite(np.Spec.Egress[i].To)
+	}
+	delete(np.Labels, tenancyv1alpha1.LabelManagedBy)
+	delete(np.Labels, tenancyv1alpha1.LabelTenant)
+	delete(np.Annotations, apply.AnnotationHash)
+	if err := r.Patch(ctx, np, client.MergeFrom(base)); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("retaining NetworkPolicy %s/%s: %w", np.Namespace, np.Name, err)
+	}
+	return nil
+}
 
 // markDeleting reports a tenant being deleted: Ready=False, Reconciling=True.
 func markDeleting(t *tenancyv1alpha1.Tenant, msg string) {

@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
@@ -23,6 +24,11 @@ type namespaceState struct {
 	adopting bool
 	// conflictOwner is the tenant that owns a conflicting namespace, if any.
 	conflictOwner string
+	// reserved says why the namespace can never be a tenant namespace (empty: it can).
+	reserved string
+	// releaseReserved is set for a reserved namespace that still carries this tenant's
+	// label (it became reserved after the tenant got it): the operator lets go of it.
+	releaseReserved bool
 }
 
 // usable reports whether the operator may write the namespace and its contents.
@@ -35,10 +41,25 @@ func (s namespaceState) usable() bool {
 // tenancy.openplatform.io/adopt=<tenant> and no other tenant owns it. Anything else is a
 // conflict and is left untouched.
 func (r *TenantReconciler) classifyNamespaces(ctx context.Context, t *tenancyv1alpha1.Tenant) ([]namespaceState, error) {
+	reserved, err := r.reservedNamespaces(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var states []namespaceState
 	for _, want := range t.DesiredNamespaces() {
 		ns := &corev1.Namespace{}
 		err := r.Get(ctx, client.ObjectKey{Name: want.Name}, ns)
+		if why := reserved(want.Name); why != "" {
+			if err != nil && !apierrors.IsNotFound(err) {
+				return nil, fmt.Errorf("reading namespace %s: %w", want.Name, err)
+			}
+			s := namespaceState{name: want.Name, phase: tenancyv1alpha1.NamespaceConflict, reserved: why}
+			if err == nil && ns.Labels[tenancyv1alpha1.LabelTenant] == t.Name {
+				s.releaseReserved = true
+			}
+			states = append(states, s)
+			continue
+		}
 		if apierrors.IsNotFound(err) {
 			states = append(states, namespaceState{name: want.Name, phase: tenancyv1alpha1.NamespacePending})
 			continue
@@ -65,7 +86,8 @@ func (r *TenantReconciler) classifyNamespaces(ctx context.Context, t *tenancyv1a
 }
 
 // pruneNamespaces deletes the namespaces the tenant no longer lists that the operator
-// created, and releases the adopted ones.
+// created, and releases the adopted ones; with deletionPolicy Retain it keeps them all,
+// unlabelled (see retainNamespaces).
 func (r *TenantReconciler) pruneNamespaces(ctx context.Context, t *tenancyv1alpha1.Tenant, desired map[string]bool) error {
 	list := &corev1.NamespaceList{}
 	if err := r.List(ctx, list, client.MatchingLabels{tenancyv1alpha1.LabelTenant: t.Name}); err != nil {
@@ -74,6 +96,14 @@ func (r *TenantReconciler) pruneNamespaces(ctx context.Context, t *tenancyv1alph
 	for i := range list.Items {
 		ns := &list.Items[i]
 		if desired[ns.Name] || !ns.DeletionTimestamp.IsZero() {
+			continue
+		}
+		if t.Spec.DeletionPolicy == tenancyv1alpha1.DeletionRetain {
+			if err := r.retainNamespaces(ctx, t, []string{ns.Name}); err != nil {
+				return err
+			}
+			r.event(t, ns, corev1.EventTypeNormal, "NamespaceRetained", "Retain",
+				"Kept namespace %s and its contents without the tenant's labels: it is no longer listed in spec.namespaces and deletionPolicy is Retain", ns.Name)
 			continue
 		}
 		if ns.Annotations[tenancyv1alpha1.AnnotationAdopted] == "true" {
@@ -110,24 +140,101 @@ func (r *TenantReconciler) releaseNamespace(ctx context.Context, t *tenancyv1alp
 	return r.applier().Release(ctx, render.ReleasedNamespace(name))
 }
 
+// reservedNamespaces returns a function that says why a namespace can never become a
+// tenant namespace, or "": Kubernetes' own (default, kube-*), the operator's namespace
+// (the admission policies exempt the operator's ServiceAccount by name: a tenant that
+// could create it there would be exempt too), and every namespace a ServicePlan admits as
+// a peer (allowIngressFrom by kubernetes.io/metadata.name) or an ApiProduct names as its
+// gateway's: a tenant owning one would own what every tenant trusts.
+func (r *TenantReconciler) reservedNamespaces(ctx context.Context) (func(string) string, error) {
+	plans := &tenancyv1alpha1.ServicePlanList{}
+	if err := r.List(ctx, plans); err != nil {
+		return nil, fmt.Errorf("listing plans: %w", err)
+	}
+	products := &tenancyv1alpha1.ApiProductList{}
+	if err := r.List(ctx, products); err != nil {
+		return nil, fmt.Errorf("listing products: %w", err)
+	}
+	why := map[string]string{}
+	if r.OperatorNamespace != "" {
+		why[r.OperatorNamespace] = "it is the tenant-operator's own namespace"
+	}
+	for i := range plans.Items {
+		for _, ns := range peerNamespaces(&plans.Items[i]) {
+			if why[ns] == "" {
+				why[ns] = fmt.Sprintf("ServicePlan %s admits it as a peer in spec.network.allowIngressFrom", plans.Items[i].Name)
+			}
+		}
+	}
+	for _, p := range products.Items {
+		if e := p.Spec.Exposure; e != nil && e.Gateway.Namespace != "" && why[e.Gateway.Namespace] == "" {
+			why[e.Gateway.Namespace] = fmt.Sprintf("ApiProduct %s's gateway runs there (spec.exposure.gateway)", p.Name)
+		}
+	}
+	return func(name string) string {
+		switch {
+		case name == metav1.NamespaceDefault || strings.HasPrefix(name, "kube-"):
+			return "it is Kubernetes' own"
+		default:
+			return why[name]
+		}
+	}, nil
+}
+
+// peerNamespaces are the namespaces a plan's allowIngressFrom peers name by
+// kubernetes.io/metadata.name (matchLabels, or matchExpressions with operator In).
+func peerNamespaces(plan *tenancyv1alpha1.ServicePlan) []string {
+	var out []string
+	for _, p := range plan.Spec.Network.AllowIngressFrom {
+		if p.NamespaceSelector == nil {
+			continue
+		}
+		if n := p.NamespaceSelector.MatchLabels[corev1.LabelMetadataName]; n != "" {
+			out = append(out, n)
+		}
+		for _, e := range p.NamespaceSelector.MatchExpressions {
+			if e.Key == corev1.LabelMetadataName && e.Operator == metav1.LabelSelectorOpIn {
+				out = append(out, e.Values...)
+			}
+		}
+	}
+	return out
+}
+
+// reservedMessage explains the tenant's reserved namespaces, or "".
+func reservedMessage(states []namespaceState) string {
+	var parts []string
+	for _, s := range states {
+		if s.reserved != "" {
+			parts = append(parts, fmt.Sprintf("namespace %s is reserved: %s", s.name, s.reserved))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return strings.Join(parts, "; ") + ". Remove it from spec.namespaces: reserved namespaces never become tenant namespaces, not even by adoption."
+}
+
 // conflictMessage explains conflicting namespaces and how to resolve them.
 func conflictMessage(t *tenancyv1alpha1.Tenant, states []namespaceState) string {
 	var parts []string
 	for _, s := range states {
-		if s.phase != tenancyv1alpha1.NamespaceConflict {
+		if s.phase != tenancyv1alpha1.NamespaceConflict || s.reserved != "" {
 			continue
 		}
 		if s.conflictOwner != "" {
-			parts = append(parts, fmt.Sprintf("namespace %s belongs to tenant %s", s.name, s.conflictOwner))
+			parts = append(parts, fmt.Sprintf(
+				"namespace %s belongs to tenant %s: remove it from spec.namespaces here (adoption cannot take a namespace from another tenant)",
+				s.name, s.conflictOwner))
 		} else {
-			parts = append(parts, fmt.Sprintf("namespace %s already exists and does not belong to this tenant", s.name))
+			parts = append(parts, fmt.Sprintf(
+				"namespace %s already exists and does not belong to this tenant: remove it from spec.namespaces, or have an admin annotate it %s=%s to hand it over",
+				s.name, tenancyv1alpha1.AnnotationAdopt, t.Name))
 		}
 	}
 	if len(parts) == 0 {
 		return ""
 	}
 	sort.Strings(parts)
-	return strings.Join(parts, "; ") + fmt.Sprintf(
-		". Remove it from spec.namespaces, or have an admin annotate it %s=%s to hand it over.",
-		tenancyv1alpha1.AnnotationAdopt, t.Name)
+	return strings.Join(parts, "; ") + "."
 }

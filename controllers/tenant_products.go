@@ -39,19 +39,7 @@ type productPlan struct {
 // planProducts resolves the tenant's products and renders their objects. Credentials are
 // read from the existing Secrets and generated only when a Secret is missing or the tenant's
 // rotate-credentials annotation changed.
-func (r *TenantReconciler) planProducts(ctx context.Context, t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan) (*productPlan, error) {
-	products := map[string]*tenancyv1alpha1.ApiProduct{}
-	for _, name := range effectiveProducts(t, plan) {
-		p := &tenancyv1alpha1.ApiProduct{}
-		err := r.Get(ctx, client.ObjectKey{Name: name}, p)
-		switch {
-		case apierrors.IsNotFound(err):
-		case err != nil:
-			return nil, fmt.Errorf("reading product %s: %w", name, err)
-		default:
-			products[name] = p
-		}
-	}
+func (r *TenantReconciler) planProducts(ctx context.Context, t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan, products map[string]*tenancyv1alpha1.ApiProduct) (*productPlan, error) {
 	resolved, rerr := render.ResolveProducts(t, plan, products)
 	if rerr != nil {
 		return &productPlan{err: rerr}, nil
@@ -78,6 +66,23 @@ func (r *TenantReconciler) planProducts(ctx context.Context, t *tenancyv1alpha1.
 		out.objects = append(out.objects, render.Product(in)...)
 	}
 	return out, nil
+}
+
+// fetchProducts reads the tenant's products (spec.products, else the plan's) that exist.
+func (r *TenantReconciler) fetchProducts(ctx context.Context, t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan) (map[string]*tenancyv1alpha1.ApiProduct, error) {
+	products := map[string]*tenancyv1alpha1.ApiProduct{}
+	for _, name := range effectiveProducts(t, plan) {
+		p := &tenancyv1alpha1.ApiProduct{}
+		err := r.Get(ctx, client.ObjectKey{Name: name}, p)
+		switch {
+		case apierrors.IsNotFound(err):
+		case err != nil:
+			return nil, fmt.Errorf("reading product %s: %w", name, err)
+		default:
+			products[name] = p
+		}
+	}
+	return products, nil
 }
 
 // routesInstalled reports whether the HTTPRoute kind is served by the cluster. The HTTPRoute

@@ -126,7 +126,7 @@ func TestTenantBecomesReadyWithEveryObject(t *testing.T) {
 			t.Errorf("tenant-quota in %s: %v", ns, err)
 			continue
 		}
-		if err := sameResources(rq.Spec.Hard, want...); err != nil {
+		if err := sameResources(rq.Spec.Hard, withFencedServices(want...)...); err != nil {
 			t.Errorf("tenant-quota in %s: %v", ns, err)
 		}
 		if err := hasTenantLabels(rq, name); err != nil {

@@ -77,6 +77,16 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *tenancyv1alph
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	for _, s := range states {
+		if !s.releaseReserved {
+			continue
+		}
+		if err := r.releaseNamespace(ctx, t, s.name); err != nil {
+			return ctrl.Result{}, err
+		}
+		r.event(t, namespaceRef(s.name), corev1.EventTypeWarning, tenancyv1alpha1.ReasonReservedNamespace, "Release",
+			"Released namespace %s: it is reserved (%s)", s.name, s.reserved)
+	}
 	adopted := map[string]bool{}
 	usable := map[string]bool{}
 	desiredNS := map[string]bool{}
@@ -90,7 +100,12 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *tenancyv1alph
 		}
 	}
 
-	desired, err := render.Tenant(render.Input{Tenant: t, Plan: plan, Adopted: adopted})
+	productsByName, err := r.fetchProducts(ctx, t, plan)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	desired, err := render.Tenant(render.Input{Tenant: t, Plan: plan, Adopted: adopted,
+		Hostnames: render.Hostnames(t, plan, productsByName)})
 	if err != nil {
 		r.stall(ctx, t, tenancyv1alpha1.ReasonInvalidQuota, fmt.Sprintf(
 			"The quota of plan %s cannot be split: %v. Fix the plan's spec.quota.hard.", plan.Name, err))
@@ -105,14 +120,24 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *tenancyv1alph
 		}
 	}
 
+	// One applier for the pass: it remembers the namespaces it created, in which nothing
+	// but the operator's objects can be yet.
+	ap := r.applier()
 	// Namespaces first: their contents need them.
 	for i, o := range desired.Namespaces {
 		if !usable[o.Name] {
 			continue
 		}
-		wrote, err := r.applier().Ensure(ctx, o)
+		wrote, err := ap.Ensure(ctx, o)
 		if err != nil {
-			fail(o.Kind, err)
+			// Lost to another tenant (a race for the name, or a cache that lagged):
+			// nothing of this tenant is written into it.
+			var conflict *apply.ConflictError
+			if errors.As(err, &conflict) {
+				states[i].phase, states[i].conflictOwner = tenancyv1alpha1.NamespaceConflict, conflict.Owner
+			} else {
+				fail(o.Kind, err)
+			}
 			delete(usable, o.Name)
 			continue
 		}
@@ -129,19 +154,19 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *tenancyv1alph
 		if !usable[o.Namespace] {
 			continue
 		}
-		if _, err := r.applier().Ensure(ctx, o); err != nil {
+		if _, err := ap.Ensure(ctx, o); err != nil {
 			fail(o.Kind, err)
 		}
 	}
 	for _, o := range desired.Cluster {
-		if _, err := r.applier().Ensure(ctx, o); err != nil {
+		if _, err := ap.Ensure(ctx, o); err != nil {
 			fail(o.Kind, err)
 		}
 	}
 
 	// Products: while they cannot be resolved (a missing product or version) nothing of
 	// them is written or pruned, so a typo in a plan never deletes a running product.
-	products, err := r.planProducts(ctx, t, plan)
+	products, err := r.planProducts(ctx, t, plan, productsByName)
 	if err != nil {
 		fail(render.KindDeployment, err)
 	}
@@ -152,7 +177,7 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *tenancyv1alph
 			if !usable[o.Namespace] {
 				continue
 			}
-			if _, err := r.applier().Ensure(ctx, o); err != nil {
+			if _, err := ap.Ensure(ctx, o); err != nil {
 				fail(o.Kind, err)
 			}
 		}
@@ -161,7 +186,7 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *tenancyv1alph
 	if err := r.pruneNamespaces(ctx, t, desiredNS); err != nil {
 		fail(render.KindNamespace, err)
 	}
-	if err := r.pruneChildren(ctx, t, desiredKeys, usable, keepProducts); err != nil {
+	if err := r.pruneChildren(ctx, t, desiredKeys, usable, lost(states), keepProducts); err != nil {
 		fail(render.KindResourceQuota, err)
 	}
 	outcome := productOutcome{}
@@ -219,12 +244,26 @@ func namespaceRef(name string) *corev1.Namespace {
 	return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
 }
 
+// lost are the namespaces the tenant lists that belong to another tenant.
+func lost(states []namespaceState) map[string]bool {
+	out := map[string]bool{}
+	for _, s := range states {
+		if s.phase == tenancyv1alpha1.NamespaceConflict && s.reserved == "" {
+			out[s.name] = true
+		}
+	}
+	return out
+}
+
 // pruneChildren deletes the tenant's objects that are no longer desired (for example
 // tenant-egress after a plan opens egress, or tenant-limits after it drops its limitRange)
-// in namespaces the tenant keeps.
-func (r *TenantReconciler) pruneChildren(ctx context.Context, t *tenancyv1alpha1.Tenant, desired map[render.Key]bool, usable map[string]bool, keepProducts bool) error {
+// in namespaces the tenant keeps, and every object of the tenant in a namespace it lost to
+// another tenant (nothing of one tenant stays in another's namespace).
+func (r *TenantReconciler) pruneChildren(ctx context.Context, t *tenancyv1alpha1.Tenant, desired map[render.Key]bool, usable, lost map[string]bool, keepProducts bool) error {
 	for _, kind := range namespacedKinds {
-		if keepProducts && productKinds[kind] {
+		// While products cannot be resolved, their objects are kept, except in lost namespaces.
+		keep := keepProducts && productKinds[kind]
+		if keep && len(lost) == 0 {
 			continue
 		}
 		if kind == render.KindHTTPRoute && !r.routesInstalled(ctx) {
@@ -236,7 +275,7 @@ func (r *TenantReconciler) pruneChildren(ctx context.Context, t *tenancyv1alpha1
 		}
 		for _, o := range list {
 			key := render.Key{Kind: kind, Namespace: o.GetNamespace(), Name: o.GetName()}
-			if desired[key] || !usable[key.Namespace] {
+			if !lost[key.Namespace] && (keep || desired[key] || !usable[key.Namespace]) {
 				continue
 			}
 			log.FromContext(ctx).Info("deleting an object the tenant no longer needs", "kind", kind,

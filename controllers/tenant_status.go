@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -9,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
+	"github.com/openplatform/tenant-operator/internal/apply"
 	"github.com/openplatform/tenant-operator/internal/render"
 )
 
@@ -88,11 +90,14 @@ func setConditions(t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan,
 			terminating = fmt.Sprintf("Namespace %s is still terminating; it is created again once it is gone.", s.name)
 		}
 	}
+	reserved := reservedMessage(states)
 	switch {
+	case reserved != "":
+		set(t, tenancyv1alpha1.ConditionNamespacesReady, metav1.ConditionFalse, tenancyv1alpha1.ReasonReservedNamespace, reserved)
 	case conflict != "":
 		set(t, tenancyv1alpha1.ConditionNamespacesReady, metav1.ConditionFalse, tenancyv1alpha1.ReasonNamespaceConflict, conflict)
 	case failures[tenancyv1alpha1.ConditionNamespacesReady] != nil:
-		set(t, tenancyv1alpha1.ConditionNamespacesReady, metav1.ConditionFalse, tenancyv1alpha1.ReasonApplyFailed,
+		set(t, tenancyv1alpha1.ConditionNamespacesReady, metav1.ConditionFalse, failureReason(failures[tenancyv1alpha1.ConditionNamespacesReady]),
 			failures[tenancyv1alpha1.ConditionNamespacesReady].Error())
 	case terminating != "":
 		set(t, tenancyv1alpha1.ConditionNamespacesReady, metav1.ConditionFalse, tenancyv1alpha1.ReasonNamespaceTerminating, terminating)
@@ -104,13 +109,13 @@ func setConditions(t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan,
 	// QuotaReady: an apply failure, else usage above a share (OverBudget), else True.
 	switch {
 	case failures[tenancyv1alpha1.ConditionQuotaReady] != nil:
-		set(t, tenancyv1alpha1.ConditionQuotaReady, metav1.ConditionFalse, tenancyv1alpha1.ReasonApplyFailed,
+		set(t, tenancyv1alpha1.ConditionQuotaReady, metav1.ConditionFalse, failureReason(failures[tenancyv1alpha1.ConditionQuotaReady]),
 			failures[tenancyv1alpha1.ConditionQuotaReady].Error())
 	case overBudget != "":
 		set(t, tenancyv1alpha1.ConditionQuotaReady, metav1.ConditionFalse, tenancyv1alpha1.ReasonOverBudget, overBudget)
 	case plan.Spec.Quota == nil || len(plan.Spec.Quota.Hard) == 0:
 		set(t, tenancyv1alpha1.ConditionQuotaReady, metav1.ConditionTrue, tenancyv1alpha1.ReasonReconciled,
-			fmt.Sprintf("Plan %s sets no quota.", plan.Name))
+			fmt.Sprintf("Plan %s sets no quota; NodePort and LoadBalancer Services are held at 0.", plan.Name))
 	default:
 		set(t, tenancyv1alpha1.ConditionQuotaReady, metav1.ConditionTrue, tenancyv1alpha1.ReasonReconciled,
 			fmt.Sprintf("Each namespace has its share of plan %s's quota.", plan.Name))
@@ -123,7 +128,22 @@ func setConditions(t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan,
 
 	setProductsReady(t, failures, products)
 
-	summarize(t, conflict != "" || products.err != nil)
+	stalled := conflict != "" || reserved != "" || products.err != nil
+	for _, err := range failures {
+		stalled = stalled || failureReason(err) == tenancyv1alpha1.ReasonObjectConflict
+	}
+	summarize(t, stalled)
+}
+
+// failureReason is the condition reason of a failure: ObjectConflict when an object the
+// operator would write is not the tenant's (someone must rename or delete it), else
+// ApplyFailed (retried).
+func failureReason(err error) string {
+	var conflict *apply.ConflictError
+	if errors.As(err, &conflict) {
+		return tenancyv1alpha1.ReasonObjectConflict
+	}
+	return tenancyv1alpha1.ReasonApplyFailed
 }
 
 // setProductsReady reports whether every product's Deployments are updated and ready.
@@ -132,7 +152,7 @@ func setProductsReady(t *tenancyv1alpha1.Tenant, failures map[string]error, p pr
 	case p.err != nil:
 		set(t, tenancyv1alpha1.ConditionProductsReady, metav1.ConditionFalse, p.err.Reason, p.err.Message)
 	case failures[tenancyv1alpha1.ConditionProductsReady] != nil:
-		set(t, tenancyv1alpha1.ConditionProductsReady, metav1.ConditionFalse, tenancyv1alpha1.ReasonApplyFailed,
+		set(t, tenancyv1alpha1.ConditionProductsReady, metav1.ConditionFalse, failureReason(failures[tenancyv1alpha1.ConditionProductsReady]),
 			failures[tenancyv1alpha1.ConditionProductsReady].Error())
 	case p.total == 0:
 		set(t, tenancyv1alpha1.ConditionProductsReady, metav1.ConditionTrue, tenancyv1alpha1.ReasonNoProducts,
@@ -151,7 +171,7 @@ func setProductsReady(t *tenancyv1alpha1.Tenant, failures map[string]error, p pr
 
 func setApplied(t *tenancyv1alpha1.Tenant, typ string, failures map[string]error, ok string) {
 	if err := failures[typ]; err != nil {
-		set(t, typ, metav1.ConditionFalse, tenancyv1alpha1.ReasonApplyFailed, err.Error())
+		set(t, typ, metav1.ConditionFalse, failureReason(err), err.Error())
 		return
 	}
 	set(t, typ, metav1.ConditionTrue, tenancyv1alpha1.ReasonReconciled, ok)

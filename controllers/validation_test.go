@@ -108,6 +108,20 @@ spec:
   versions: [{name: v1, components: [{name: api, image: x}]}]
   exposure: {component: api, gateway: {name: public, namespace: gw}}
 `, "exposure.component must name a component with a port in every version"},
+		{"product exposure hostname without {tenant}", productHead + `  defaultVersion: v1
+  versions: [{name: v1, components: [{name: api, image: x, port: 8080}]}]
+  exposure: {component: api, gateway: {name: public, namespace: gw}, hostname: api.example.com}
+`, "exposure.hostname must contain {tenant}"},
+		{"product exposure hostname with a wildcard", productHead + `  defaultVersion: v1
+  versions: [{name: v1, components: [{name: api, image: x, port: 8080}]}]
+  exposure: {component: api, gateway: {name: public, namespace: gw}, hostname: "*.{tenant}.example.com"}
+`, "exposure.hostname must not contain a wildcard"},
+		{"tenant named kube-system", strings.Replace(tenantHead, "t12-cel", "kube-system", 1) + owner,
+			"default and kube-* are reserved"},
+		{"tenant named default", strings.Replace(tenantHead, "t12-cel", "default", 1) + owner,
+			"default and kube-* are reserved"},
+		{"tenant kube listing kube-public", strings.Replace(tenantHead, "t12-cel", "kube", 1) + owner + "  namespaces: [{name: kube-public}]\n",
+			"default and kube-* are reserved"},
 		{"product auth OAuth2 without oauth2", productHead +
 			"  defaultVersion: v1\n  versions: [{name: v1, components: [{name: api, image: x}]}]\n  auth: {type: OAuth2}\n",
 			"auth.oauth2 is required"},

@@ -145,9 +145,12 @@ type Exposure struct {
 	Gateway GatewayRef `json:"gateway"`
 
 	// hostname is the route's hostname template; {tenant} is replaced by the tenant name,
-	// e.g. "{tenant}.api.example.com".
+	// e.g. "{tenant}.api.example.com". It must contain {tenant} and no wildcard, so that
+	// no two tenants share or capture each other's host.
 	// +optional
 	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self.contains('{tenant}')",message="exposure.hostname must contain {tenant}, e.g. {tenant}.api.example.com: without it every tenant's route would serve the same host"
+	// +kubebuilder:validation:XValidation:rule="!self.contains('*')",message="exposure.hostname must not contain a wildcard (*): a wildcard host would capture other tenants' traffic"
 	Hostname string `json:"hostname,omitempty"`
 
 	// pathPrefix is the path the product is served under. Default: "/<product name>".

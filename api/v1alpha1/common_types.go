@@ -36,6 +36,20 @@ const (
 	// product credentials.
 	AnnotationRotateCredentials = "tenancy.openplatform.io/rotate-credentials"
 
+	// LabelEgress on a tenant namespace is the plan's spec.network.egress (Open or
+	// Restricted), for the admission policy that keeps tenant-written NetworkPolicies
+	// within the plan.
+	LabelEgress = "tenancy.openplatform.io/egress"
+	// AnnotationAllowEgressTo on a tenant namespace lists the plan's allowEgressTo CIDRs,
+	// comma-separated (absent when there are none).
+	AnnotationAllowEgressTo = "tenancy.openplatform.io/allow-egress-to"
+	// LabelAlwaysPullImages ("true") on a tenant namespace makes the always-pull-images
+	// admission policy set imagePullPolicy Always on every container of its Pods.
+	LabelAlwaysPullImages = "tenancy.openplatform.io/always-pull-images"
+	// AnnotationHostnames on a tenant namespace lists the hostnames of the tenant's exposed
+	// products, comma-separated: the only hosts tenant-written HTTPRoutes may claim.
+	AnnotationHostnames = "tenancy.openplatform.io/hostnames"
+
 	// TenantFinalizer holds a Tenant until its namespaces and cluster-wide RBAC are cleaned up.
 	TenantFinalizer = "tenancy.openplatform.io/tenant-cleanup"
 	// InUseFinalizer holds a ServicePlan or ApiProduct while tenants use it.
@@ -55,6 +69,9 @@ const (
 	ConditionNetworkIsolated = "NetworkIsolated"
 	ConditionAccessGranted   = "AccessGranted"
 	ConditionProductsReady   = "ProductsReady"
+	// ConditionPrivilegedPods on a ServicePlan is True when the plan lets tenants run
+	// privileged Pods (podSecurity: privileged): a warning, not a failure.
+	ConditionPrivilegedPods = "PrivilegedPods"
 )
 
 // Condition reasons.
@@ -76,4 +93,8 @@ const (
 	ReasonNoProducts           = "NoProducts"
 	ReasonSuspended            = "Suspended"
 	ReasonInvalidQuota         = "InvalidQuota"
+	ReasonReservedNamespace    = "ReservedNamespace"
+	ReasonObjectConflict       = "ObjectConflict"
+	// ReasonPrivilegedPods is the reason of a ServicePlan's PrivilegedPods condition.
+	ReasonPrivilegedPods = "PrivilegedPodSecurity"
 )

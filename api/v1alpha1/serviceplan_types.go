@@ -76,6 +76,14 @@ type ServicePlanSpec struct {
 	// +kubebuilder:default=restricted
 	PodSecurity PodSecurityLevel `json:"podSecurity,omitempty"`
 
+	// alwaysPullImages makes every container of the tenant's Pods pull its image on start
+	// (imagePullPolicy Always, set by the MutatingAdmissionPolicy always-pull-images on
+	// namespaces labelled tenancy.openplatform.io/always-pull-images=true), so that a tenant
+	// cannot run a private image another tenant's Pod left in a node's cache. Default true.
+	// +optional
+	// +kubebuilder:default=true
+	AlwaysPullImages *bool `json:"alwaysPullImages,omitempty"`
+
 	// ownerRole is the built-in ClusterRole (admin, edit or view) bound to the tenant's
 	// owners in each of its namespaces (the RoleBinding tenant-owners).
 	// +optional
@@ -99,7 +107,10 @@ type ServicePlanSpec struct {
 // PlanQuota is a tenant-wide resource budget.
 type PlanQuota struct {
 	// hard is the budget of the whole tenant, in ResourceQuota terms
-	// (requests.cpu, limits.memory, pods, count/deployments.apps, ...).
+	// (requests.cpu, limits.memory, pods, count/deployments.apps, ...). Every tenant
+	// namespace's tenant-quota also holds services.nodeports: 0 and
+	// services.loadbalancers: 0 unless hard names them (then they are split like any key):
+	// NodePort and LoadBalancer Services open the tenant to the outside of the fence.
 	// +optional
 	Hard corev1.ResourceList `json:"hard,omitempty"`
 }

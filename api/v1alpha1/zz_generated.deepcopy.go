@@ -586,6 +586,11 @@ func (in *ServicePlanSpec) DeepCopyInto(out *ServicePlanSpec) {
 		*out = new(PlanLimitRange)
 		(*in).DeepCopyInto(*out)
 	}
+	if in.AlwaysPullImages != nil {
+		in, out := &in.AlwaysPullImages, &out.AlwaysPullImages
+		*out = new(bool)
+		**out = **in
+	}
 	in.Network.DeepCopyInto(&out.Network)
 	if in.Products != nil {
 		in, out := &in.Products, &out.Products

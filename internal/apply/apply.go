@@ -1,11 +1,15 @@
 // Package apply writes the operator's objects with server-side apply, and only when they
 // would change: in steady state the operator sends no mutating request.
 //
-// An object is skipped when the live copy (read from the informer cache) already holds every
-// field of the desired object. The desired object carries a hash of itself in an annotation,
-// so a field that the operator stops setting (for example a quota key removed from a plan)
-// changes the hash and the object is applied again, which lets server-side apply remove the
-// field. Comparing this way needs no managedFields, so the caches can drop them.
+// An object is skipped when applying it to the live copy (read from the informer cache)
+// would change nothing, judged by the kind's schema (see Changes): atomic fields such as
+// label selectors must match whole, so drift in anything the operator sets is always
+// applied again. The desired object carries a hash of itself in an annotation, so a field
+// that the operator stops setting (for example a quota key removed from a plan) changes the
+// hash and the object is applied again, which lets server-side apply remove the field.
+// Comparing this way needs no managedFields, so the caches can drop them.
+//
+// The operator writes only into what is the tenant's (see Applier.Ensure).
 package apply
 
 import (
@@ -13,15 +17,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
-	"reflect"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -71,46 +74,184 @@ func NewList(kind string) (client.ObjectList, error) {
 // Applier applies desired objects through a client whose reads come from the cache.
 type Applier struct {
 	Client client.Client
+	// Reader reads from the API server, for the reads the cache cannot answer: the cache
+	// holds only the operator's objects, so an object it does not have may still exist (a
+	// user's, in an adopted namespace), and whose is a namespace that already exists.
+	// Default: Client.
+	Reader client.Reader
+	// fresh are the namespaces this Applier created: nothing but the operator's objects can
+	// be in them yet, so an object missing from the cache is not looked up.
+	fresh map[string]bool
+}
+
+// ConflictError says that an object the operator would write exists and is not the
+// tenant's: it lacks the operator's labels for this tenant. The operator never writes
+// into such an object (it would take over, and later delete, what a user made).
+type ConflictError struct {
+	Kind, Namespace, Name string
+	// Tenant is the tenant the operator would write the object for.
+	Tenant string
+	// Owner is the tenant whose label the object carries, if any.
+	Owner string
+}
+
+func (e *ConflictError) Error() string {
+	what := e.Kind + " " + e.Name
+	if e.Namespace != "" {
+		what = e.Kind + " " + e.Namespace + "/" + e.Name
+	}
+	if e.Kind == render.KindNamespace {
+		if e.Owner != "" {
+			return fmt.Sprintf("namespace %s belongs to tenant %s", e.Name, e.Owner)
+		}
+		return fmt.Sprintf("namespace %s already exists and does not belong to tenant %s", e.Name, e.Tenant)
+	}
+	if e.Owner != "" {
+		return fmt.Sprintf("%s belongs to tenant %s, not %s: the operator leaves it alone", what, e.Owner, e.Tenant)
+	}
+	return fmt.Sprintf("%s exists and was not made by the tenant-operator for tenant %s: rename or delete it, and the operator creates its own", what, e.Tenant)
 }
 
 // Ensure makes the live object hold the desired one. It reports whether it wrote. An object
 // whose immutable fields must change is deleted and created again.
+//
+// It writes only what is the tenant's: an existing object must carry the operator's labels
+// for the desired object's tenant, else Ensure returns a *ConflictError and writes
+// nothing. A namespace is created create-only (two tenants racing for one name cannot both
+// win), and an existing namespace is written only while it carries the tenant's label or
+// an adopt annotation naming the tenant, with its resourceVersion as a precondition so that
+// a namespace that changed hands since it was read is not written.
 func (a *Applier) Ensure(ctx context.Context, o render.Object) (bool, error) {
 	desired, err := toMap(o.Apply)
 	if err != nil {
 		return false, err
 	}
 	setHash(desired)
+	tenant := labelOf(desired, tenancyv1alpha1.LabelTenant)
 
 	live, err := NewObject(o.Kind)
 	if err != nil {
 		return false, err
 	}
 	err = a.Client.Get(ctx, client.ObjectKey{Namespace: o.Namespace, Name: o.Name}, live)
-	switch {
-	case apierrors.IsNotFound(err):
-	case err != nil:
-		return false, fmt.Errorf("reading %s %s: %w", o.Kind, name(o), err)
-	default:
-		liveMap, err := toMap(live)
-		if err != nil {
-			return false, err
-		}
-		if Contains(liveMap, desired) {
-			return false, nil
-		}
-		if field := changedImmutable(o.Kind, liveMap, desired); field != "" {
-			if err := a.replace(ctx, o, live, field); err != nil {
+	if apierrors.IsNotFound(err) {
+		if o.Kind == render.KindNamespace {
+			if live, err = a.createNamespace(ctx, o, tenant); err != nil {
 				return false, err
 			}
+			return true, a.apply(ctx, o, desired, live.GetResourceVersion())
+		}
+		if a.fresh[o.Namespace] {
+			return true, a.apply(ctx, o, desired, "")
+		}
+		// Not the operator's (the cache would hold it), or not there at all.
+		err = a.reader().Get(ctx, client.ObjectKey{Namespace: o.Namespace, Name: o.Name}, live)
+		if apierrors.IsNotFound(err) {
+			return true, a.apply(ctx, o, desired, "")
 		}
 	}
+	if err != nil {
+		return false, fmt.Errorf("reading %s %s: %w", o.Kind, name(o), err)
+	}
+	if err := owned(o, live, tenant); err != nil {
+		return false, err
+	}
+	liveMap, err := toMap(live)
+	if err != nil {
+		return false, err
+	}
+	changes, err := Changes(liveMap, desired)
+	if err != nil {
+		return false, err
+	}
+	if !changes {
+		return false, nil
+	}
+	precondition := ""
+	if o.Kind == render.KindNamespace {
+		precondition = live.GetResourceVersion()
+	}
+	if field := changedImmutable(o.Kind, liveMap, desired); field != "" {
+		if err := a.replace(ctx, o, live, field); err != nil {
+			return false, err
+		}
+	}
+	return true, a.apply(ctx, o, desired, precondition)
+}
+
+// owned returns a *ConflictError unless the live object is the tenant's: labelled by the
+// operator for it, or, for a namespace, handed to it with the adopt annotation and not
+// labelled for another tenant.
+func owned(o render.Object, live client.Object, tenant string) error {
+	l := live.GetLabels()
+	owner := l[tenancyv1alpha1.LabelTenant]
+	if owner == tenant && (o.Kind == render.KindNamespace || l[tenancyv1alpha1.LabelManagedBy] == tenancyv1alpha1.ManagedByValue) {
+		return nil
+	}
+	if o.Kind == render.KindNamespace && owner == "" && live.GetAnnotations()[tenancyv1alpha1.AnnotationAdopt] == tenant {
+		return nil
+	}
+	return &ConflictError{Kind: o.Kind, Namespace: o.Namespace, Name: o.Name, Tenant: tenant, Owner: owner}
+}
+
+// createNamespace creates a namespace that must not exist yet, with only the tenant labels
+// (the apply that follows sets the rest, so that server-side apply owns those fields and
+// can remove them later). If the namespace exists, it is the tenant's only when it carries
+// the tenant's label: the operator's own earlier create, not yet in the cache.
+func (a *Applier) createNamespace(ctx context.Context, o render.Object, tenant string) (client.Object, error) {
+	ns := &corev1.Namespace{}
+	ns.Name = o.Name
+	ns.Labels = render.Labels(tenant)
+	err := a.Client.Create(ctx, ns, client.FieldOwner(tenancyv1alpha1.FieldManager))
+	if err == nil {
+		if a.fresh == nil {
+			a.fresh = map[string]bool{}
+		}
+		a.fresh[o.Name] = true
+		return ns, nil
+	}
+	if !apierrors.IsAlreadyExists(err) {
+		return nil, fmt.Errorf("creating namespace %s: %w", o.Name, err)
+	}
+	// Lost a race, or the cache lags: the API server says whose it is.
+	live := &corev1.Namespace{}
+	if err := a.reader().Get(ctx, client.ObjectKey{Name: o.Name}, live); err != nil {
+		return nil, fmt.Errorf("reading namespace %s: %w", o.Name, err)
+	}
+	if live.Labels[tenancyv1alpha1.LabelTenant] != tenant {
+		return nil, &ConflictError{Kind: render.KindNamespace, Name: o.Name, Tenant: tenant, Owner: live.Labels[tenancyv1alpha1.LabelTenant]}
+	}
+	return live, nil
+}
+
+func (a *Applier) reader() client.Reader {
+	if a.Reader != nil {
+		return a.Reader
+	}
+	return a.Client
+}
+
+// apply server-side applies the desired object, with a resourceVersion precondition when
+// one is given.
+func (a *Applier) apply(ctx context.Context, o render.Object, desired map[string]any, resourceVersion string) error {
 	u := &unstructured.Unstructured{Object: desired}
+	if resourceVersion != "" {
+		u = u.DeepCopy()
+		u.SetResourceVersion(resourceVersion)
+	}
 	if err := a.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u),
 		client.FieldOwner(tenancyv1alpha1.FieldManager), client.ForceOwnership); err != nil {
-		return false, fmt.Errorf("applying %s %s: %w", o.Kind, name(o), err)
+		return fmt.Errorf("applying %s %s: %w", o.Kind, name(o), err)
 	}
-	return true, nil
+	return nil
+}
+
+// labelOf returns a label of a desired object's metadata.
+func labelOf(m map[string]any, key string) string {
+	meta, _ := m["metadata"].(map[string]any)
+	labels, _ := meta["labels"].(map[string]any)
+	v, _ := labels[key].(string)
+	return v
 }
 
 // immutable lists, by kind, the fields the API server refuses to change once an object
@@ -125,7 +266,7 @@ var immutable = map[string][]string{
 // from the desired one, or "".
 func changedImmutable(kind string, live, desired map[string]any) string {
 	for _, f := range immutable[kind] {
-		if w, ok := desired[f]; ok && !contains(live[f], w) {
+		if w, ok := desired[f]; ok && !sameValue(live[f], w) {
 			return f
 		}
 	}
@@ -144,8 +285,10 @@ func (a *Applier) replace(ctx context.Context, o render.Object, live client.Obje
 	return nil
 }
 
-// Release applies the object as given, without a hash: used to give up fields (for example
-// the tenant labels of a namespace the operator lets go of).
+// Release gives up what the operator set on an object: it applies the object as given,
+// without a hash (server-side apply then removes the fields the operator owned and no
+// longer sets, for example a namespace's Pod Security labels), and removes the tenant
+// labels, which a namespace's create set outside of server-side apply.
 func (a *Applier) Release(ctx context.Context, o render.Object) error {
 	m, err := toMap(o.Apply)
 	if err != nil {
@@ -156,8 +299,17 @@ func (a *Applier) Release(ctx context.Context, o render.Object) error {
 		client.FieldOwner(tenancyv1alpha1.FieldManager), client.ForceOwnership); err != nil {
 		return fmt.Errorf("releasing %s %s: %w", o.Kind, name(o), err)
 	}
+	if err := a.Client.Patch(ctx, u, UnlabelPatch); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("removing the tenant labels from %s %s: %w", o.Kind, name(o), err)
+	}
 	return nil
 }
+
+// UnlabelPatch removes the labels and annotations that mark an object as a tenant's.
+var UnlabelPatch = client.RawPatch(types.MergePatchType, []byte(fmt.Sprintf(
+	`{"metadata":{"labels":{%q:null,%q:null,%q:null},"annotations":{%q:null,%q:null,%q:null,%q:null}}}`,
+	tenancyv1alpha1.LabelManagedBy, tenancyv1alpha1.LabelTenant, tenancyv1alpha1.LabelEgress,
+	tenancyv1alpha1.AnnotationAdopted, AnnotationHash, tenancyv1alpha1.AnnotationAllowEgressTo, tenancyv1alpha1.AnnotationHostnames)))
 
 func name(o render.Object) string {
 	if o.Namespace == "" {
@@ -194,60 +346,4 @@ func setHash(desired map[string]any) {
 		meta["annotations"] = ann
 	}
 	ann[AnnotationHash] = fmt.Sprintf("%016x", h.Sum64())
-}
-
-// Contains reports whether live holds every field of want. Lists must have the same length
-// and hold want's elements in order; strings that are both quantities compare by value
-// (the API server may write 0.5 as 500m). apiVersion and kind at the top are not compared:
-// typed objects from the cache do not carry them.
-func Contains(live, want map[string]any) bool {
-	for k, w := range want {
-		if k == "apiVersion" || k == "kind" {
-			continue
-		}
-		if !contains(live[k], w) {
-			return false
-		}
-	}
-	return true
-}
-
-func contains(live, want any) bool {
-	switch w := want.(type) {
-	case map[string]any:
-		l, ok := live.(map[string]any)
-		if !ok {
-			return len(w) == 0 && live == nil
-		}
-		for k, v := range w {
-			if !contains(l[k], v) {
-				return false
-			}
-		}
-		return true
-	case []any:
-		l, ok := live.([]any)
-		if !ok || len(l) != len(w) {
-			return len(w) == 0 && live == nil
-		}
-		for i := range w {
-			if !contains(l[i], w[i]) {
-				return false
-			}
-		}
-		return true
-	case string:
-		l, ok := live.(string)
-		if !ok {
-			return live == nil && w == "" // typed objects omit empty strings, e.g. an env var without a value
-		}
-		if l == w {
-			return true
-		}
-		lq, err1 := resource.ParseQuantity(l)
-		wq, err2 := resource.ParseQuantity(w)
-		return err1 == nil && err2 == nil && lq.Cmp(wq) == 0
-	default:
-		return reflect.DeepEqual(live, want)
-	}
 }

@@ -24,73 +24,6 @@ func obj(t *testing.T, s string) map[string]any {
 	return m
 }
 
-func TestContains(t *testing.T) {
-	tests := []struct {
-		name       string
-		live, want string
-		ok         bool
-	}{
-		{"equal maps", `{"metadata":{"name":"a","labels":{"x":"1"}},"spec":{"n":3}}`, `{"metadata":{"name":"a","labels":{"x":"1"}},"spec":{"n":3}}`, true},
-		{"live with extra fields", `{"metadata":{"name":"a","uid":"123","labels":{"x":"1","y":"2"}},"spec":{"n":3,"m":4},"status":{}}`, `{"metadata":{"name":"a","labels":{"x":"1"}},"spec":{"n":3}}`, true},
-		{"differing string", `{"metadata":{"labels":{"x":"a"}}}`, `{"metadata":{"labels":{"x":"b"}}}`, false},
-		{"differing number", `{"spec":{"replicas":2}}`, `{"spec":{"replicas":3}}`, false},
-		{"differing bool", `{"spec":{"suspend":true}}`, `{"spec":{"suspend":false}}`, false},
-		{"equal numbers", `{"spec":{"port":53}}`, `{"spec":{"port":53}}`, true},
-		{"number is not its string", `{"spec":{"port":53}}`, `{"spec":{"port":"53"}}`, false},
-		{"list of different length: longer live", `{"l":[1,2,3]}`, `{"l":[1,2]}`, false},
-		{"list of different length: shorter live", `{"l":[1]}`, `{"l":[1,2]}`, false},
-		{"list in another order", `{"l":["a","b"]}`, `{"l":["b","a"]}`, false},
-		{"list elements with extra live fields", `{"subjects":[{"kind":"User","name":"u","apiGroup":"g"},{"kind":"Group","name":"g","apiGroup":"g"}]}`, `{"subjects":[{"kind":"User","name":"u"},{"kind":"Group","name":"g"}]}`, true},
-		{"list element differs", `{"subjects":[{"kind":"User","name":"u"}]}`, `{"subjects":[{"kind":"User","name":"v"}]}`, false},
-		{"quantities 0.5 vs 500m", `{"spec":{"hard":{"cpu":"500m"}}}`, `{"spec":{"hard":{"cpu":"0.5"}}}`, true},
-		{"quantities 1Gi vs bytes", `{"spec":{"hard":{"memory":"1073741824"}}}`, `{"spec":{"hard":{"memory":"1Gi"}}}`, true},
-		{"quantities 1 vs 2", `{"spec":{"hard":{"pods":"1"}}}`, `{"spec":{"hard":{"pods":"2"}}}`, false},
-		{"quantities 1 vs 1001m", `{"spec":{"hard":{"cpu":"1"}}}`, `{"spec":{"hard":{"cpu":"1001m"}}}`, false},
-		{"a quantity and a non-quantity", `{"v":"1"}`, `{"v":"one"}`, false},
-		{"top-level apiVersion and kind are ignored", `{"metadata":{"name":"a"}}`, `{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"a"}}`, true},
-		{"top-level apiVersion and kind are ignored even when they differ", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"}}`, `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"a"}}`, true},
-		{"nested kind is compared", `{"roleRef":{"kind":"Role","name":"admin"}}`, `{"roleRef":{"kind":"ClusterRole","name":"admin"}}`, false},
-		{"nested missing key", `{"metadata":{"name":"a"}}`, `{"metadata":{"name":"a","labels":{"x":"1"}}}`, false},
-		{"missing nested string", `{"metadata":{"name":"a"}}`, `{"metadata":{"name":"a","namespace":"acme"}}`, false},
-		{"missing top-level key", `{"metadata":{"name":"a"}}`, `{"metadata":{"name":"a"},"spec":{"n":1}}`, false},
-		{"deep missing scalar", `{"spec":{"template":{"spec":{}}}}`, `{"spec":{"template":{"spec":{"automount":false}}}}`, false},
-		{"empty desired map vs missing live", `{"spec":{}}`, `{"spec":{"podSelector":{}}}`, true},
-		{"empty desired map vs empty live map", `{"spec":{"podSelector":{}}}`, `{"spec":{"podSelector":{}}}`, true},
-		{"empty desired map vs non-map live", `{"spec":{"podSelector":"x"}}`, `{"spec":{"podSelector":{}}}`, false},
-		{"desired map vs scalar live", `{"metadata":"x"}`, `{"metadata":{"name":"a"}}`, false},
-		{"desired scalar vs map live", `{"v":{"a":"b"}}`, `{"v":"a"}`, false},
-		{"empty desired list vs missing live", `{}`, `{"l":[]}`, true},
-		{"empty desired list vs non-empty live", `{"l":[1]}`, `{"l":[]}`, false},
-		{"desired list vs missing live", `{}`, `{"l":[1]}`, false},
-		{"desired empty string vs missing live", `{"env":[{"name":"A"}]}`, `{"env":[{"name":"A","value":""}]}`, true},
-		{"desired empty string vs non-empty live", `{"env":[{"name":"A","value":"x"}]}`, `{"env":[{"name":"A","value":""}]}`, false},
-		{"desired empty string vs non-string live", `{"v":0}`, `{"v":""}`, false},
-		{"desired null vs missing live", `{}`, `{"v":null}`, true},
-		{"desired null vs present live", `{"v":"x"}`, `{"v":null}`, false},
-		{"empty desired", `{"a":1}`, `{}`, true},
-		{"different hash annotation", `{"metadata":{"annotations":{"tenancy.openplatform.io/applied-hash":"00000000000000aa"}}}`, `{"metadata":{"annotations":{"tenancy.openplatform.io/applied-hash":"00000000000000ab"}}}`, false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := Contains(obj(t, tc.live), obj(t, tc.want)); got != tc.ok {
-				t.Errorf("Contains(%s, %s) = %v, want %v", tc.live, tc.want, got, tc.ok)
-			}
-		})
-	}
-}
-
-func TestContainsNilLive(t *testing.T) {
-	if !Contains(nil, map[string]any{}) {
-		t.Error("Contains(nil, {}) = false, want true")
-	}
-	if !Contains(nil, map[string]any{"kind": "Namespace"}) {
-		t.Error("Contains(nil, {kind}) = false, want true: kind is not compared")
-	}
-	if Contains(nil, map[string]any{"metadata": map[string]any{"name": "a"}}) {
-		t.Error("Contains(nil, {metadata.name}) = true, want false")
-	}
-}
-
 var hashRE = regexp.MustCompile(`^[0-9a-f]{16}$`)
 
 func hashOf(t *testing.T, m map[string]any) string {
@@ -175,12 +108,12 @@ func TestSetHash(t *testing.T) {
 		live := obj(t, base)
 		setHash(live)
 		live["status"] = map[string]any{"used": map[string]any{"pods": "3"}}
-		if !Contains(live, desired) {
-			t.Error("live object with the same hash is not contained")
+		if changes, err := Changes(live, desired); err != nil || changes {
+			t.Errorf("live object with the same hash: Changes = %v, %v, want false", changes, err)
 		}
 		changed := obj(t, variants["a field is removed"])
 		setHash(changed)
-		if Contains(live, changed) {
+		if changes, err := Changes(live, changed); err != nil || !changes {
 			t.Error("dropping a field did not make the live object stale: the field would never be removed")
 		}
 	})
@@ -319,7 +252,11 @@ func TestSteadyState(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !Contains(live, desired) {
+			changes, err := Changes(live, desired)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if changes {
 				lb, _ := json.Marshal(live)
 				t.Errorf("the live object does not contain the applied one, so it would be applied again on every reconcile\napplied: %s\nlive:    %s", b, lb)
 			}
@@ -367,5 +304,128 @@ func TestChangedImmutable(t *testing.T) {
 		if got := changedImmutable(tc.kind, obj(t, tc.live), obj(t, tc.desired)); got != tc.want {
 			t.Errorf("%s %s -> %s: changedImmutable = %q, want %q", tc.kind, tc.live, tc.desired, got, tc.want)
 		}
+	}
+}
+
+// TestChanges: whether applying the desired object would change the live one, by the
+// kind's schema. A superset is no change where server-side apply merges (labels, keyed
+// lists such as containers) and is drift where it replaces (label selectors, atomic lists
+// such as a NetworkPolicy's rules or a binding's subjects).
+func TestChanges(t *testing.T) {
+	const np = `"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"tenant-isolation","namespace":"acme"`
+	const rb = `"apiVersion":"rbac.authorization.k8s.io/v1","kind":"RoleBinding","metadata":{"name":"tenant-owners","namespace":"acme"},"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"admin"}`
+	const dep = `"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"payments-api","namespace":"acme"}`
+	const svc = `"apiVersion":"v1","kind":"Service","metadata":{"name":"payments-api","namespace":"acme"}`
+	const rq = `"apiVersion":"v1","kind":"ResourceQuota","metadata":{"name":"tenant-quota","namespace":"acme"}`
+	const route = `"apiVersion":"gateway.networking.k8s.io/v1","kind":"HTTPRoute","metadata":{"name":"payments","namespace":"acme"}`
+	tests := []struct {
+		name          string
+		live, desired string
+		want          bool
+	}{
+		// Label selectors are atomic.
+		{"podSelector {} against a selector that matches nothing",
+			`{` + np + `},"spec":{"podSelector":{"matchLabels":{"nothing":"matches"}},"policyTypes":["Ingress"]}}`,
+			`{` + np + `},"spec":{"podSelector":{},"policyTypes":["Ingress"]}}`, true},
+		{"podSelector {} against {}",
+			`{` + np + `},"spec":{"podSelector":{},"policyTypes":["Ingress"]}}`,
+			`{` + np + `},"spec":{"podSelector":{},"policyTypes":["Ingress"]}}`, false},
+		{"a peer's namespaceSelector with an extra label",
+			`{` + np + `},"spec":{"podSelector":{},"ingress":[{"from":[{"namespaceSelector":{"matchLabels":{"tenancy.openplatform.io/tenant":"acme","x":"y"}}}]}]}}`,
+			`{` + np + `},"spec":{"podSelector":{},"ingress":[{"from":[{"namespaceSelector":{"matchLabels":{"tenancy.openplatform.io/tenant":"acme"}}}]}]}}`, true},
+		{"a peer's namespaceSelector with an extra expression",
+			`{` + np + `},"spec":{"podSelector":{},"ingress":[{"from":[{"namespaceSelector":{"matchLabels":{"t":"acme"},"matchExpressions":[{"key":"k","operator":"Exists"}]}}]}]}}`,
+			`{` + np + `},"spec":{"podSelector":{},"ingress":[{"from":[{"namespaceSelector":{"matchLabels":{"t":"acme"}}}]}]}}`, true},
+		// Atomic lists: the rules of a NetworkPolicy, the subjects of a binding.
+		{"an extra ingress rule",
+			`{` + np + `},"spec":{"podSelector":{},"ingress":[{"from":[{"podSelector":{}}]},{}]}}`,
+			`{` + np + `},"spec":{"podSelector":{},"ingress":[{"from":[{"podSelector":{}}]}]}}`, true},
+		{"an extra peer in a rule",
+			`{` + np + `},"spec":{"podSelector":{},"ingress":[{"from":[{"podSelector":{}},{"namespaceSelector":{}}]}]}}`,
+			`{` + np + `},"spec":{"podSelector":{},"ingress":[{"from":[{"podSelector":{}}]}]}}`, true},
+		{"an extra policy type",
+			`{` + np + `},"spec":{"podSelector":{},"policyTypes":["Ingress","Egress"]}}`,
+			`{` + np + `},"spec":{"podSelector":{},"policyTypes":["Ingress"]}}`, true},
+		{"an extra subject",
+			`{` + rb + `,"subjects":[{"kind":"User","name":"alice","apiGroup":"rbac.authorization.k8s.io"},{"kind":"User","name":"mallory","apiGroup":"rbac.authorization.k8s.io"}]}`,
+			`{` + rb + `,"subjects":[{"kind":"User","name":"alice","apiGroup":"rbac.authorization.k8s.io"}]}`, true},
+		{"the same subjects",
+			`{` + rb + `,"subjects":[{"kind":"User","name":"alice","apiGroup":"rbac.authorization.k8s.io"}]}`,
+			`{` + rb + `,"subjects":[{"kind":"User","name":"alice","apiGroup":"rbac.authorization.k8s.io"}]}`, false},
+		{"subjects in another order",
+			`{` + rb + `,"subjects":[{"kind":"User","name":"b","apiGroup":"rbac.authorization.k8s.io"},{"kind":"User","name":"a","apiGroup":"rbac.authorization.k8s.io"}]}`,
+			`{` + rb + `,"subjects":[{"kind":"User","name":"a","apiGroup":"rbac.authorization.k8s.io"},{"kind":"User","name":"b","apiGroup":"rbac.authorization.k8s.io"}]}`, true},
+		// Granular maps: labels, annotations, quota keys others add stay theirs.
+		{"an extra label",
+			`{` + np + `,"labels":{"tenancy.openplatform.io/tenant":"acme","team":"x"}},"spec":{"podSelector":{}}}`,
+			`{` + np + `,"labels":{"tenancy.openplatform.io/tenant":"acme"}},"spec":{"podSelector":{}}}`, false},
+		{"a changed label",
+			`{` + np + `,"labels":{"tenancy.openplatform.io/tenant":"other"}},"spec":{"podSelector":{}}}`,
+			`{` + np + `,"labels":{"tenancy.openplatform.io/tenant":"acme"}},"spec":{"podSelector":{}}}`, true},
+		{"an extra quota key",
+			`{` + rq + `,"spec":{"hard":{"pods":"10","count/secrets":"5"}}}`,
+			`{` + rq + `,"spec":{"hard":{"pods":"10"}}}`, false},
+		{"a raised quota",
+			`{` + rq + `,"spec":{"hard":{"pods":"1000"}}}`,
+			`{` + rq + `,"spec":{"hard":{"pods":"10"}}}`, true},
+		{"quantities by value",
+			`{` + rq + `,"spec":{"hard":{"requests.cpu":"500m","requests.memory":"1Gi"}}}`,
+			`{` + rq + `,"spec":{"hard":{"requests.cpu":"0.5","requests.memory":"1073741824"}}}`, false},
+		// A Deployment: its selector is atomic, its containers a list keyed by name.
+		{"a Deployment selector with an extra label",
+			`{` + dep + `,"spec":{"selector":{"matchLabels":{"app":"a","x":"y"}},"template":{"spec":{"containers":[{"name":"api","image":"i"}]}}}}`,
+			`{` + dep + `,"spec":{"selector":{"matchLabels":{"app":"a"}},"template":{"spec":{"containers":[{"name":"api","image":"i"}]}}}}`, true},
+		{"a sidecar container added by someone else",
+			`{` + dep + `,"spec":{"selector":{"matchLabels":{"app":"a"}},"template":{"spec":{"containers":[{"name":"api","image":"i"},{"name":"sidecar","image":"s"}]}}}}`,
+			`{` + dep + `,"spec":{"selector":{"matchLabels":{"app":"a"}},"template":{"spec":{"containers":[{"name":"api","image":"i"}]}}}}`, false},
+		{"a changed image",
+			`{` + dep + `,"spec":{"selector":{"matchLabels":{"app":"a"}},"template":{"spec":{"containers":[{"name":"api","image":"evil"}]}}}}`,
+			`{` + dep + `,"spec":{"selector":{"matchLabels":{"app":"a"}},"template":{"spec":{"containers":[{"name":"api","image":"i"}]}}}}`, true},
+		{"an extra argument (args are atomic)",
+			`{` + dep + `,"spec":{"template":{"spec":{"containers":[{"name":"api","image":"i","args":["--a","--b"]}]}}}}`,
+			`{` + dep + `,"spec":{"template":{"spec":{"containers":[{"name":"api","image":"i","args":["--a"]}]}}}}`, true},
+		{"replicas scaled by someone else",
+			`{` + dep + `,"spec":{"replicas":5}}`, `{` + dep + `,"spec":{"replicas":2}}`, true},
+		{"defaults the API server added",
+			`{` + dep + `,"spec":{"replicas":2,"progressDeadlineSeconds":600,"strategy":{"type":"RollingUpdate"}},"status":{"readyReplicas":2}}`,
+			`{` + dep + `,"spec":{"replicas":2}}`, false},
+		{"an env var without a value, omitted by the typed object",
+			`{` + dep + `,"spec":{"template":{"spec":{"containers":[{"name":"api","image":"i","env":[{"name":"A"}]}]}}}}`,
+			`{` + dep + `,"spec":{"template":{"spec":{"containers":[{"name":"api","image":"i","env":[{"name":"A","value":""}]}]}}}}`, false},
+		// A Service's selector is an atomic map.
+		{"a Service selector with an extra label",
+			`{` + svc + `,"spec":{"selector":{"app":"a","tenancy.openplatform.io/tenant":"other"}}}`,
+			`{` + svc + `,"spec":{"selector":{"app":"a"}}}`, true},
+		// HTTPRoute, by the Gateway API's schema: hostnames are an atomic list.
+		{"an extra hostname",
+			`{` + route + `,"spec":{"hostnames":["acme.api.example.com","globex.api.example.com"]}}`,
+			`{` + route + `,"spec":{"hostnames":["acme.api.example.com"]}}`, true},
+		{"the same route",
+			`{` + route + `,"spec":{"hostnames":["acme.api.example.com"]}}`,
+			`{` + route + `,"spec":{"hostnames":["acme.api.example.com"]}}`, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Changes(obj(t, tc.live), obj(t, tc.desired))
+			if err != nil {
+				t.Fatalf("Changes: %v", err)
+			}
+			if got != tc.want {
+				t.Errorf("Changes = %v, want %v\nlive:    %s\ndesired: %s", got, tc.want, tc.live, tc.desired)
+			}
+		})
+	}
+}
+
+// TestChangesLiveWithoutTypeMeta: objects from the cache carry no apiVersion and kind; the
+// desired object's are used.
+func TestChangesLiveWithoutTypeMeta(t *testing.T) {
+	live := obj(t, `{"metadata":{"name":"a"},"spec":{"podSelector":{"matchLabels":{"x":"y"}}}}`)
+	desired := obj(t, `{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"a"},"spec":{"podSelector":{}}}`)
+	if got, err := Changes(live, desired); err != nil || !got {
+		t.Errorf("Changes = %v, %v, want true", got, err)
+	}
+	if _, err := Changes(live, obj(t, `{"metadata":{"name":"a"}}`)); err == nil {
+		t.Error("Changes without apiVersion and kind in desired: no error")
 	}
 }

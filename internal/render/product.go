@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -272,8 +273,12 @@ func deployment(in ProductInput, c *tenancyv1alpha1.Component) Object {
 		container.WithResources(res)
 	}
 
+	// The Pods are the ReplicaSet's, not the operator's: their labels do not claim
+	// app.kubernetes.io/managed-by (only the objects the operator writes carry it).
+	podLabels := componentLabels(t, r, c.Name)
+	delete(podLabels, tenancyv1alpha1.LabelManagedBy)
 	template := corev1ac.PodTemplateSpec().
-		WithLabels(componentLabels(t, r, c.Name)).
+		WithLabels(podLabels).
 		WithSpec(corev1ac.PodSpec().
 			WithAutomountServiceAccountToken(false).
 			WithSecurityContext(corev1ac.PodSecurityContext().
@@ -323,6 +328,37 @@ func service(t *tenancyv1alpha1.Tenant, r Resolved, c *tenancyv1alpha1.Component
 			WithPorts(corev1ac.ServicePort().WithName("http").WithPort(*c.Port).
 				WithTargetPort(intstr.FromString("http")).WithProtocol(corev1.ProtocolTCP)))
 	return Object{Kind: KindService, Namespace: r.Namespace, Name: name, Apply: s}
+}
+
+// Hostnames are the route hostnames of a tenant's products (spec.products, else every
+// product of the plan): for each product with an exposure hostname, the template with
+// {tenant} substituted, sorted and without repeats. Products missing from products are
+// skipped.
+func Hostnames(t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan, products map[string]*tenancyv1alpha1.ApiProduct) []string {
+	var names []string
+	if len(t.Spec.Products) > 0 {
+		for _, p := range t.Spec.Products {
+			names = append(names, p.Name)
+		}
+	} else {
+		for _, p := range plan.Spec.Products {
+			names = append(names, p.Name)
+		}
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, name := range names {
+		p := products[name]
+		if p == nil || p.Spec.Exposure == nil || p.Spec.Exposure.Hostname == "" {
+			continue
+		}
+		if h := Hostname(p.Spec.Exposure.Hostname, t.Name); !seen[h] {
+			seen[h] = true
+			out = append(out, h)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Hostname is the route hostname of a tenant: the template with {tenant} substituted.

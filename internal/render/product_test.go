@@ -902,6 +902,11 @@ func TestProductLabels(t *testing.T) {
 					t.Errorf("Deployment %s pod template: label %s = %q, want %q", o.Name, k, got, v)
 				}
 			}
+			// But not managed-by: the Pods are the ReplicaSet's, and only what the operator
+			// writes may claim the operator.
+			if got, ok := u.Spec.Template.Metadata.Labels[tenancyv1alpha1.LabelManagedBy]; ok {
+				t.Errorf("Deployment %s pod template: label %s = %q, want none", o.Name, tenancyv1alpha1.LabelManagedBy, got)
+			}
 		}
 	}
 	want := map[string]int{render.KindDeployment: 2, render.KindService: 1, render.KindSecret: 1, render.KindHTTPRoute: 1}

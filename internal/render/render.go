@@ -65,6 +65,8 @@ type Input struct {
 	Plan   *tenancyv1alpha1.ServicePlan
 	// Adopted names the namespaces that were handed over by annotation rather than created.
 	Adopted map[string]bool
+	// Hostnames are the hostnames of the tenant's exposed products (see Hostnames).
+	Hostnames []string
 }
 
 // Tenant renders every object of a tenant: its namespaces and, in each, the quota share,
@@ -76,27 +78,22 @@ func Tenant(in Input) (*Desired, error) {
 	for i, ns := range namespaces {
 		weights[i] = int64(ns.QuotaWeight)
 	}
-	var shares []map[string]string
-	if plan.Spec.Quota != nil && len(plan.Spec.Quota.Hard) > 0 {
-		split, err := quota.Split(plan.Spec.Quota.Hard, weights)
-		if err != nil {
-			return nil, fmt.Errorf("splitting the quota of plan %s: %w", plan.Name, err)
-		}
-		shares = make([]map[string]string, len(split))
-		for i, s := range split {
-			shares[i] = make(map[string]string, len(s))
-			for name, q := range s {
-				shares[i][string(name)] = q.String()
-			}
+	split, err := quota.Split(QuotaHard(plan), weights)
+	if err != nil {
+		return nil, fmt.Errorf("splitting the quota of plan %s: %w", plan.Name, err)
+	}
+	shares := make([]map[string]string, len(split))
+	for i, s := range split {
+		shares[i] = make(map[string]string, len(s))
+		for name, q := range s {
+			shares[i][string(name)] = q.String()
 		}
 	}
 
 	d := &Desired{}
 	for i, ns := range namespaces {
-		d.Namespaces = append(d.Namespaces, Namespace(t, plan, ns.Name, in.Adopted[ns.Name]))
-		if shares != nil {
-			d.Namespaced = append(d.Namespaced, ResourceQuota(t, ns.Name, shares[i]))
-		}
+		d.Namespaces = append(d.Namespaces, Namespace(t, plan, ns.Name, in.Adopted[ns.Name], in.Hostnames))
+		d.Namespaced = append(d.Namespaced, ResourceQuota(t, ns.Name, shares[i]))
 		if lr, ok := LimitRange(t, plan, ns.Name); ok {
 			d.Namespaced = append(d.Namespaced, lr)
 		}

@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
 )
@@ -199,6 +200,32 @@ func TestLabels(t *testing.T) {
 	}
 }
 
+// TestNamespaceGuardrailMarks: what the admission policies read off a tenant namespace.
+func TestNamespaceGuardrailMarks(t *testing.T) {
+	plan := testEmptyPlan()
+	plan.Spec.Network = tenancyv1alpha1.PlanNetwork{Egress: tenancyv1alpha1.EgressRestricted, AllowEgressTo: []string{"10.20.0.0/16", "192.168.1.0/24"}}
+	plan.Spec.AlwaysPullImages = ptr.To(false)
+	ns := decodeAs[corev1.Namespace](t, Namespace(testTenant("acme"), plan, "acme", false, []string{"acme.api.example.com", "acme.reports.example.com"}).Apply)
+	if got := ns.Labels[tenancyv1alpha1.LabelEgress]; got != "Restricted" {
+		t.Errorf("label %s = %q, want Restricted", tenancyv1alpha1.LabelEgress, got)
+	}
+	if got, ok := ns.Labels[tenancyv1alpha1.LabelAlwaysPullImages]; ok {
+		t.Errorf("label %s = %q with alwaysPullImages false, want none", tenancyv1alpha1.LabelAlwaysPullImages, got)
+	}
+	if got := ns.Annotations[tenancyv1alpha1.AnnotationAllowEgressTo]; got != "10.20.0.0/16,192.168.1.0/24" {
+		t.Errorf("annotation %s = %q", tenancyv1alpha1.AnnotationAllowEgressTo, got)
+	}
+	if got := ns.Annotations[tenancyv1alpha1.AnnotationHostnames]; got != "acme.api.example.com,acme.reports.example.com" {
+		t.Errorf("annotation %s = %q", tenancyv1alpha1.AnnotationHostnames, got)
+	}
+	// Open egress: no CIDR list, whatever the plan lists.
+	plan.Spec.Network = tenancyv1alpha1.PlanNetwork{Egress: tenancyv1alpha1.EgressOpen}
+	ns = decodeAs[corev1.Namespace](t, Namespace(testTenant("acme"), plan, "acme", false, nil).Apply)
+	if _, ok := ns.Annotations[tenancyv1alpha1.AnnotationAllowEgressTo]; ok || ns.Labels[tenancyv1alpha1.LabelEgress] != "Open" {
+		t.Errorf("open egress: labels %v annotations %v", ns.Labels, ns.Annotations)
+	}
+}
+
 func TestNamespace(t *testing.T) {
 	tests := []struct {
 		name      string
@@ -216,18 +243,20 @@ func TestNamespace(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			plan := testEmptyPlan()
 			plan.Spec.PodSecurity = tc.level
-			o := Namespace(testTenant("acme"), plan, "acme-dev", tc.adopted)
+			o := Namespace(testTenant("acme"), plan, "acme-dev", tc.adopted, nil)
 			if o.Kind != KindNamespace || o.Name != "acme-dev" || o.Namespace != "" {
 				t.Fatalf("identity %+v, want Namespace /acme-dev", o.Key())
 			}
 			checkMeta(t, o, "acme")
 			ns := decodeAs[corev1.Namespace](t, o.Apply)
 			want := map[string]string{
-				"app.kubernetes.io/managed-by":       "tenant-operator",
-				"tenancy.openplatform.io/tenant":     "acme",
-				"pod-security.kubernetes.io/enforce": tc.wantLevel,
-				"pod-security.kubernetes.io/audit":   tc.wantLevel,
-				"pod-security.kubernetes.io/warn":    tc.wantLevel,
+				"app.kubernetes.io/managed-by":        "tenant-operator",
+				"tenancy.openplatform.io/tenant":      "acme",
+				"pod-security.kubernetes.io/enforce":  tc.wantLevel,
+				"pod-security.kubernetes.io/audit":    tc.wantLevel,
+				"pod-security.kubernetes.io/warn":     tc.wantLevel,
+				tenancyv1alpha1.LabelEgress:           "Open",
+				tenancyv1alpha1.LabelAlwaysPullImages: "true",
 			}
 			if !reflect.DeepEqual(ns.Labels, want) {
 				t.Errorf("labels = %v, want %v", ns.Labels, want)
@@ -349,6 +378,17 @@ func TestTenantQuotaShares(t *testing.T) {
 				"acme-a": {"pods": "34"}, "acme-b": {"pods": "33"}, "acme-c": {"pods": "33"},
 			},
 		},
+		{
+			name: "node ports and load balancers the plan names are split like any key",
+			namespaces: []tenancyv1alpha1.TenantNamespace{
+				{Name: "acme"}, {Name: "acme-dev"},
+			},
+			hard: rlist("services.nodeports", "3", "services.loadbalancers", "1"),
+			want: map[string]map[string]string{
+				"acme":     {"services.nodeports": "2", "services.loadbalancers": "1"},
+				"acme-dev": {"services.nodeports": "1", "services.loadbalancers": "0"},
+			},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -356,6 +396,12 @@ func TestTenantQuotaShares(t *testing.T) {
 			plan.Spec.Quota = &tenancyv1alpha1.PlanQuota{Hard: tc.hard}
 			d := mustRender(t, Input{Tenant: testTenant("acme", tc.namespaces...), Plan: plan})
 			for ns, want := range tc.want {
+				// Every share holds NodePort and LoadBalancer Services at 0 unless the plan names them.
+				for _, key := range []string{"services.nodeports", "services.loadbalancers"} {
+					if _, ok := want[key]; !ok {
+						want[key] = "0"
+					}
+				}
 				o := findObject(t, d, KindResourceQuota, ns, QuotaName)
 				checkMeta(t, o, "acme")
 				rq := decodeAs[corev1.ResourceQuota](t, o.Apply)
@@ -373,6 +419,8 @@ func TestTenantQuotaShares(t *testing.T) {
 	}
 }
 
+// TestTenantWithoutQuota: a plan without a quota still fences Services: tenant-quota holds
+// services.nodeports and services.loadbalancers at 0.
 func TestTenantWithoutQuota(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -388,9 +436,12 @@ func TestTenantWithoutQuota(t *testing.T) {
 			plan.Spec.Quota = tc.quota
 			d := mustRender(t, Input{Tenant: testTenant("acme", tenancyv1alpha1.TenantNamespace{Name: "acme"},
 				tenancyv1alpha1.TenantNamespace{Name: "acme-dev"}), Plan: plan})
-			for _, o := range allObjects(d) {
-				if o.Kind == KindResourceQuota {
-					t.Errorf("unexpected %v", o.Key())
+			// NodePort and LoadBalancer Services stay held at 0 in every namespace.
+			for _, ns := range []string{"acme", "acme-dev"} {
+				rq := decodeAs[corev1.ResourceQuota](t, findObject(t, d, KindResourceQuota, ns, QuotaName).Apply)
+				want := rlist("services.nodeports", "0", "services.loadbalancers", "0")
+				if !reflect.DeepEqual(rq.Spec.Hard, want) {
+					t.Errorf("%s: tenant-quota hard = %v, want %v", ns, rq.Spec.Hard, want)
 				}
 			}
 		})
@@ -770,7 +821,7 @@ func TestTenantObjects(t *testing.T) {
 		{
 			name:      "empty plan",
 			plan:      testEmptyPlan(),
-			wantPerNS: []string{"NetworkPolicy tenant-isolation", "RoleBinding tenant-owners"},
+			wantPerNS: []string{"ResourceQuota tenant-quota", "NetworkPolicy tenant-isolation", "RoleBinding tenant-owners"},
 		},
 	}
 	for _, tc := range tests {

@@ -19,3 +19,23 @@ func ResourceQuota(t *tenancyv1alpha1.Tenant, namespace string, share map[string
 		WithSpec(corev1ac.ResourceQuotaSpec().WithHard(hard))
 	return Object{Kind: KindResourceQuota, Namespace: namespace, Name: QuotaName, Apply: rq}
 }
+
+// fencedServiceKinds are the quota keys that every tenant-quota holds, at 0 unless the plan
+// names them: NodePort and LoadBalancer Services reach the tenant from outside the fence.
+var fencedServiceKinds = []corev1.ResourceName{corev1.ResourceServicesNodePorts, corev1.ResourceServicesLoadBalancers}
+
+// QuotaHard is the tenant-wide budget that is split across the namespaces: the plan's
+// quota.hard plus services.nodeports and services.loadbalancers at 0 unless the plan names
+// them.
+func QuotaHard(plan *tenancyv1alpha1.ServicePlan) corev1.ResourceList {
+	hard := corev1.ResourceList{}
+	if plan.Spec.Quota != nil && plan.Spec.Quota.Hard != nil {
+		hard = plan.Spec.Quota.Hard.DeepCopy()
+	}
+	for _, name := range fencedServiceKinds {
+		if _, ok := hard[name]; !ok {
+			hard[name] = resource.MustParse("0")
+		}
+	}
+	return hard
+}
