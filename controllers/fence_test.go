@@ -100,6 +100,9 @@ func TestNamespaceRaceHasOneWinner(t *testing.T) {
 			tn.Spec.Products = []tenancyv1alpha1.TenantProduct{{Name: productName, Namespace: shared}}
 			tenants = append(tenants, tn)
 		}
+		// Everything that ever appears in the namespace, from before the tenants exist: a
+		// loser that wrote anything, even for a moment, is caught.
+		seen := watchTenantLabels(t, shared)
 		var wg sync.WaitGroup
 		errs := make([]error, len(tenants))
 		for i, tn := range tenants {
@@ -160,6 +163,11 @@ func TestNamespaceRaceHasOneWinner(t *testing.T) {
 			}
 			return nil
 		})
+		for what, tenants := range seen() {
+			if len(tenants) != 1 || !tenants[winner] {
+				t.Errorf("%s in %s was labelled for tenants %v while the tenants raced, want only the winner %s", what, shared, tenants, winner)
+			}
+		}
 		rb := &rbacv1.RoleBinding{}
 		if err := get(rb, shared, "tenant-owners"); err != nil {
 			t.Fatal(err)
@@ -169,6 +177,65 @@ func TestNamespaceRaceHasOneWinner(t *testing.T) {
 				t.Errorf("%s/tenant-owners binds %s, an owner of the loser %s", shared, s.Name, loser)
 			}
 		}
+	}
+}
+
+// watchTenantLabels watches a namespace and the Secrets and RoleBindings in it until the
+// test ends, and returns a function that reports, per object, every tenant label it was
+// seen with.
+func watchTenantLabels(t *testing.T, namespace string) func() map[string]map[string]bool {
+	t.Helper()
+	wc, err := client.NewWithWatch(restConfig, client.Options{Scheme: k8s.Scheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	seen := map[string]map[string]bool{}
+	record := func(what string, o client.Object) {
+		tenant := o.GetLabels()[tenancyv1alpha1.LabelTenant]
+		if tenant == "" {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if seen[what] == nil {
+			seen[what] = map[string]bool{}
+		}
+		seen[what][tenant] = true
+	}
+	watches := []struct {
+		list client.ObjectList
+		opts []client.ListOption
+	}{
+		{&corev1.NamespaceList{}, []client.ListOption{client.MatchingFields{"metadata.name": namespace}}},
+		{&corev1.SecretList{}, []client.ListOption{client.InNamespace(namespace)}},
+		{&rbacv1.RoleBindingList{}, []client.ListOption{client.InNamespace(namespace)}},
+	}
+	var wg sync.WaitGroup
+	for _, w := range watches {
+		wi, err := wc.Watch(testCtx, w.list, w.opts...)
+		if err != nil {
+			t.Fatalf("watching %T in %s: %v", w.list, namespace, err)
+		}
+		t.Cleanup(wi.Stop)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ev := range wi.ResultChan() {
+				if o, ok := ev.Object.(client.Object); ok {
+					record(fmt.Sprintf("%T %s", o, o.GetName()), o)
+				}
+			}
+		}()
+	}
+	return func() map[string]map[string]bool {
+		mu.Lock()
+		defer mu.Unlock()
+		out := map[string]map[string]bool{}
+		for k, v := range seen {
+			out[k] = v
+		}
+		return out
 	}
 }
 
