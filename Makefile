@@ -26,6 +26,9 @@ RUN_ARGS ?=
 # Extra flags for the envtest suites, e.g. ENVTEST_FLAGS='-run TestDeletion'.
 ENVTEST_FLAGS ?=
 
+# pipefail: a pipeline fails when any command in it does. So never pipe a command into
+# one that may exit before reading everything (grep -q, head): the writer can die of
+# SIGPIPE and fail the pipeline; capture the output first (grep -q <<<"$$(cmd)").
 SHELL = /usr/bin/env bash -o pipefail
 .SHELLFLAGS = -ec
 .DEFAULT_GOAL := help
@@ -153,14 +156,14 @@ k8s-binaries: | $(LOCALBIN) ## Build etcd, kube-apiserver, kube-controller-manag
 
 .PHONY: controller-gen
 controller-gen: | $(LOCALBIN) ## Install controller-gen v0.23.0 into bin/ unless it is there.
-	@if ! "$(CONTROLLER_GEN)" --version 2>/dev/null | grep -qx 'Version: $(CONTROLLER_TOOLS_VERSION)'; then \
+	@if ! grep -qx 'Version: $(CONTROLLER_TOOLS_VERSION)' <<<"$$("$(CONTROLLER_GEN)" --version 2>/dev/null)"; then \
 		echo "installing controller-gen $(CONTROLLER_TOOLS_VERSION) into $(LOCALBIN)"; \
 		GOBIN=$(LOCALBIN) go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_TOOLS_VERSION); \
 	fi
 
 .PHONY: crd-ref-docs
 crd-ref-docs: | $(LOCALBIN) ## Install crd-ref-docs v0.3.0 (API reference generator) into bin/ unless it is there.
-	@if ! "$(CRD_REF_DOCS)" --version 2>/dev/null | grep -qx 'Version: $(CRD_REF_DOCS_VERSION)'; then \
+	@if ! grep -qx 'Version: $(CRD_REF_DOCS_VERSION)' <<<"$$("$(CRD_REF_DOCS)" --version 2>/dev/null)"; then \
 		echo "installing crd-ref-docs $(CRD_REF_DOCS_VERSION) into $(LOCALBIN)"; \
 		GOBIN=$(LOCALBIN) go install github.com/elastic/crd-ref-docs@$(CRD_REF_DOCS_VERSION); \
 	fi
@@ -174,7 +177,7 @@ HELM_LDFLAGS = -X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) \
 
 .PHONY: helm
 helm: | $(LOCALBIN) ## Install helm v3.22.0 into bin/ unless it is there (built from the Go module proxy, ~2 min).
-	@if ! "$(HELM)" version --template '{{.Version}}' 2>/dev/null | grep -qx '$(HELM_VERSION)'; then \
+	@if ! grep -qx '$(HELM_VERSION)' <<<"$$("$(HELM)" version --template '{{.Version}}' 2>/dev/null)"; then \
 		echo "installing helm $(HELM_VERSION) into $(LOCALBIN)"; \
 		GOBIN=$(LOCALBIN) go install -ldflags '$(HELM_LDFLAGS)' helm.sh/helm/v3/cmd/helm@$(HELM_VERSION); \
 	fi

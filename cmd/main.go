@@ -2,37 +2,70 @@
 package main
 
 import (
+	"crypto/tls"
+	"errors"
 	"flag"
+	"fmt"
 	"os"
+	"path/filepath"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/openplatform/tenant-operator/controllers"
 )
+
+// The metrics endpoint authenticates every scrape with a TokenReview and authorizes it
+// with a SubjectAccessReview (get on the non-resource URL /metrics, which the
+// metrics-reader ClusterRole grants).
+// +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
+// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
+
+// defaultOperatorNamespace is the namespace config/default installs the operator into,
+// used when neither --operator-namespace nor POD_NAMESPACE says otherwise.
+const defaultOperatorNamespace = "tenant-operator-system"
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "render" {
 		os.Exit(renderCommand(os.Args[2:], os.Stdout, os.Stderr))
 	}
 	var (
-		metricsAddr   string
-		probeAddr     string
-		pprofAddr     string
-		leaderElect   bool
-		leaderElectNS string
+		metricsAddr     string
+		metricsSecure   bool
+		metricsCertPath string
+		metricsCertName string
+		metricsCertKey  string
+		enableHTTP2     bool
+		probeAddr       string
+		pprofAddr       string
+		leaderElect     bool
+		leaderElectNS   string
 
+		operatorNamespace string
 		tenantConcurrency int
 	)
-	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
+	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address the Prometheus metrics endpoint (/metrics) binds to; 0 disables it.")
+	flag.BoolVar(&metricsSecure, "metrics-secure", true,
+		"Serve the metrics over HTTPS, each request authenticated (TokenReview) and authorized (SubjectAccessReview: get /metrics, "+
+			"the metrics-reader ClusterRole) by the API server. false serves plain HTTP to anyone who can connect: for local debugging only.")
+	flag.StringVar(&metricsCertPath, "metrics-cert-path", "",
+		"Directory holding the metrics server's certificate and key (reloaded when they change); empty: a self-signed certificate made at start.")
+	flag.StringVar(&metricsCertName, "metrics-cert-name", "tls.crt", "File name of the metrics server's certificate in --metrics-cert-path.")
+	flag.StringVar(&metricsCertKey, "metrics-cert-key", "tls.key", "File name of the metrics server's private key in --metrics-cert-path.")
+	flag.BoolVar(&enableHTTP2, "enable-http2", false,
+		"Offer HTTP/2 on the metrics server; off by default against the HTTP/2 Stream Cancellation and Rapid Reset attacks (CVE-2023-44487, CVE-2023-39325).")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to.")
 	flag.StringVar(&pprofAddr, "pprof-bind-address", "", "Address of the Go profiler (/debug/pprof/); empty disables it.")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader so that only one replica reconciles at a time.")
 	flag.StringVar(&leaderElectNS, "leader-election-namespace", "", "Namespace of the leader election lease (default: the pod's namespace).")
+	flag.StringVar(&operatorNamespace, "operator-namespace", envOr("POD_NAMESPACE", defaultOperatorNamespace),
+		"The namespace the operator runs in; it can never become a tenant namespace. "+
+			"Defaults to $POD_NAMESPACE (the Deployment sets it from the downward API), else "+defaultOperatorNamespace+".")
 	flag.IntVar(&tenantConcurrency, "tenant-concurrency", 8,
 		"How many tenants are reconciled at once (8: measured in docs/performance.md; the API server is the limit beyond it).")
 	opts := zap.Options{}
@@ -41,13 +74,27 @@ func main() {
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	setupLog := ctrl.Log.WithName("setup")
 
+	if operatorNamespace == "" {
+		setupLog.Error(nil, "--operator-namespace must not be empty")
+		os.Exit(1)
+	}
+	metricsOpts, err := metricsOptions(metricsAddr, metricsSecure, metricsCertPath, metricsCertName, metricsCertKey, enableHTTP2)
+	if err != nil {
+		setupLog.Error(err, "invalid metrics flags")
+		os.Exit(1)
+	}
+	if metricsAddr != "0" && !metricsSecure {
+		setupLog.Info("WARNING: --metrics-secure=false serves the metrics over plain HTTP without authentication; use it for local debugging only",
+			"bindAddress", metricsAddr)
+	}
+
 	scheme := runtime.NewScheme()
 	utilruntime.Must(controllers.AddToScheme(scheme))
 
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme:                        scheme,
 		Cache:                         controllers.CacheOptions(),
-		Metrics:                       metricsserver.Options{BindAddress: metricsAddr},
+		Metrics:                       metricsOpts,
 		HealthProbeBindAddress:        probeAddr,
 		PprofBindAddress:              pprofAddr,
 		LeaderElection:                leaderElect,
@@ -60,16 +107,56 @@ func main() {
 		os.Exit(1)
 	}
 	ctx := ctrl.SetupSignalHandler()
-	if err := controllers.Setup(ctx, mgr, controllers.Options{TenantConcurrency: tenantConcurrency}); err != nil {
+	if err := controllers.Setup(ctx, mgr, controllers.Options{
+		TenantConcurrency: tenantConcurrency,
+		OperatorNamespace: operatorNamespace,
+	}); err != nil {
 		setupLog.Error(err, "unable to set up the controllers")
 		os.Exit(1)
 	}
 	utilruntime.Must(mgr.AddHealthzCheck("healthz", healthz.Ping))
 	utilruntime.Must(mgr.AddReadyzCheck("readyz", healthz.Ping))
 
-	setupLog.Info("starting the tenant-operator")
+	setupLog.Info("starting the tenant-operator", "operatorNamespace", operatorNamespace)
 	if err := mgr.Start(ctx); err != nil {
 		setupLog.Error(err, "the manager stopped with an error")
 		os.Exit(1)
 	}
+}
+
+// metricsOptions builds the metrics server's options from the flags: HTTPS with the API
+// server's authentication and authorization unless secure is false, the certificate of
+// certDir (watched, so a rotated one is picked up) or else a self-signed one, and HTTP/1.1
+// only unless http2.
+func metricsOptions(addr string, secure bool, certDir, certName, keyName string, http2 bool) (metricsserver.Options, error) {
+	opts := metricsserver.Options{BindAddress: addr, SecureServing: secure}
+	if !secure {
+		if certDir != "" {
+			return opts, errors.New("--metrics-cert-path needs --metrics-secure")
+		}
+		return opts, nil
+	}
+	opts.FilterProvider = filters.WithAuthenticationAndAuthorization
+	if !http2 {
+		opts.TLSOpts = append(opts.TLSOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
+	}
+	if certDir != "" {
+		// controller-runtime falls back to a self-signed certificate when the files are
+		// missing; a certificate that was asked for and is not there is an error instead.
+		for _, f := range []string{certName, keyName} {
+			if _, err := os.Stat(filepath.Join(certDir, f)); err != nil {
+				return opts, fmt.Errorf("--metrics-cert-path: %w", err)
+			}
+		}
+		opts.CertDir, opts.CertName, opts.KeyName = certDir, certName, keyName
+	}
+	return opts, nil
+}
+
+// envOr returns the environment variable key, or def when it is unset or empty.
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
 }

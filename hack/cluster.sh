@@ -41,8 +41,23 @@ EOF
   exit 2
 }
 
+# exists NAME: whether kwokctl knows the cluster NAME. The list is read whole before it
+# is matched: `kwokctl get clusters | grep -q` would, under pipefail, fail whenever grep
+# exits at its match before kwokctl has written everything (kwokctl dies of SIGPIPE), and
+# `down` would then leave an existing cluster running as "does not exist".
+# A kwokctl that fails is an error, not an answer: `down` must not skip a cluster because
+# it could not list it. (Without a kwokctl binary no cluster was made by it.)
 exists() {
-  "${kwokctl[@]}" get clusters 2>/dev/null | grep -Fxq "$1"
+  [[ -x $bin/kwokctl ]] || return 1
+  local clusters errors
+  errors=$(mktemp)
+  if ! clusters=$("${kwokctl[@]}" get clusters 2>"$errors"); then
+    cat "$errors" >&2
+    rm -f "$errors"
+    die "kwokctl get clusters failed"
+  fi
+  rm -f "$errors"
+  grep -Fxq -- "$1" <<<"$clusters"
 }
 
 # Runs kwokctl quietly (its logs are JSON when not on a terminal) and shows its

@@ -6,7 +6,11 @@
 # 15 minutes on 2 cores), starts the kwok dev cluster (hack/cluster.sh), installs
 # the CRDs, applies config/samples/ and runs against it.
 #
-# Arguments are passed to the manager: hack/run.sh --zap-log-level=debug
+# The manager's metrics (HTTPS, authenticated and authorized by the cluster's API server)
+# and probes listen on loopback only: 127.0.0.1:8443 and 127.0.0.1:8081.
+#
+# Arguments are passed to the manager after those defaults, so they can override them:
+# hack/run.sh --zap-log-level=debug --metrics-bind-address=127.0.0.1:9443
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,6 +21,23 @@ make=("${MAKE:-make}" --no-print-directory "LOCALBIN=$bin")
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
 dev_cluster=false
+metrics_sa=tenant-operator-metrics-scraper
+
+# Where the manager listens: loopback, unless the arguments say otherwise (the last
+# --metrics-bind-address wins, as in the manager).
+manager_args=(--metrics-bind-address=127.0.0.1:8443 --health-probe-bind-address=127.0.0.1:8081 "$@")
+metrics_addr=127.0.0.1:8443
+metrics_scheme=https
+prev=
+for a in "${manager_args[@]}"; do
+  case $a in
+    --metrics-bind-address=*) metrics_addr=${a#*=} ;;
+    --metrics-secure=false) metrics_scheme=http ;;
+    --metrics-secure=true | --metrics-secure) metrics_scheme=https ;;
+  esac
+  [[ $prev != --metrics-bind-address ]] || metrics_addr=$a
+  prev=$a
+done
 if [[ -n ${KUBECONFIG:-} ]]; then
   context=$(kubectl config current-context 2>/dev/null || echo "none")
   server=$(kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}' 2>/dev/null || true)
@@ -39,6 +60,14 @@ kubectl kustomize config/crd | kubectl wait --for=condition=Established --timeou
 if $dev_cluster; then
   step "applying the samples in config/samples/"
   kubectl apply -f config/samples/
+  # A reader of the metrics: the ClusterRole metrics-reader as config/default names it,
+  # bound to a ServiceAccount whose tokens the banner below shows how to use.
+  step "letting ServiceAccount default/$metrics_sa read the metrics"
+  kubectl kustomize config/default |
+    kubectl apply --server-side -l app.kubernetes.io/component=metrics-reader -f -
+  kubectl create serviceaccount "$metrics_sa" -n default --dry-run=client -o yaml | kubectl apply --server-side -f -
+  kubectl create clusterrolebinding "$metrics_sa" --clusterrole=tenant-operator-metrics-reader \
+    --serviceaccount="default:$metrics_sa" --dry-run=client -o yaml | kubectl apply --server-side -f -
 fi
 
 step "building bin/manager"
@@ -55,6 +84,42 @@ In another terminal:
   kubectl wait --for=condition=Ready tenant --all     # returns once every tenant is ready
   kubectl get tenancy                                 # plans, products and tenants
 EOF
+if [[ $metrics_addr == 0 ]]; then
+  echo
+  echo "Metrics are off (--metrics-bind-address=0)."
+elif [[ $metrics_scheme == http ]]; then
+  cat <<EOF
+
+Metrics over plain HTTP, without authentication (--metrics-secure=false, for debugging only):
+
+  curl -s http://$metrics_addr/metrics | grep '^tenant_operator_'
+EOF
+else
+  cat <<EOF
+
+Metrics: HTTPS on $metrics_addr (a self-signed certificate, hence curl -k), for a bearer
+token allowed to get /metrics. The operator checks each token with the cluster's API server
+(TokenReview, SubjectAccessReview), as the user of \$KUBECONFIG, who may need to create both.
+EOF
+  if $dev_cluster; then
+    cat <<EOF
+ServiceAccount default/$metrics_sa is bound to the ClusterRole tenant-operator-metrics-reader:
+
+  TOKEN=\$(kubectl create token $metrics_sa -n default)
+  curl -sk -H "Authorization: Bearer \$TOKEN" https://$metrics_addr/metrics | grep '^tenant_operator_'
+EOF
+  else
+    cat <<EOF
+Bind a ServiceAccount to the ClusterRole tenant-operator-metrics-reader (config/default, or
+the chart's <fullname>-metrics-reader, installs it) and use one of its tokens:
+
+  kubectl create serviceaccount $metrics_sa -n default
+  kubectl create clusterrolebinding $metrics_sa --clusterrole=tenant-operator-metrics-reader --serviceaccount=default:$metrics_sa
+  TOKEN=\$(kubectl create token $metrics_sa -n default)
+  curl -sk -H "Authorization: Bearer \$TOKEN" https://$metrics_addr/metrics | grep '^tenant_operator_'
+EOF
+  fi
+fi
 if $dev_cluster; then
   cat <<EOF
 
@@ -65,4 +130,4 @@ fi
 echo "------------------------------------------------------------------------------"
 echo
 
-exec "$bin/manager" "$@"
+exec "$bin/manager" "${manager_args[@]}"

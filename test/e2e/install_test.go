@@ -39,9 +39,15 @@ import (
 const (
 	chartDir = "charts/tenant-operator"
 
-	// What config/default names the manager and its metrics Service.
-	bundleDeployment = "tenant-operator-controller-manager"
-	bundleMetrics    = "tenant-operator-controller-manager-metrics"
+	// What config/default names the manager, its metrics Service and the ClusterRole
+	// that lets a scraper read the metrics.
+	bundleDeployment    = "tenant-operator-controller-manager"
+	bundleMetrics       = "tenant-operator-controller-manager-metrics"
+	bundleMetricsReader = "tenant-operator-metrics-reader"
+
+	// The metrics port of every install by default: HTTPS, named so.
+	metricsPort     = 8443
+	metricsPortName = "https"
 
 	// The image the tests build the bundle with, to see IMG reach the Deployment.
 	bundleImage = "registry.example/platform/tenant-operator:e2e"
@@ -119,6 +125,22 @@ func (m manifest) one(t *testing.T, kind string) manifestObject {
 		t.Fatalf("want exactly one %s, got %d: %v", kind, len(objs), objs.keys())
 	}
 	return objs[0]
+}
+
+// named returns the object of a kind whose name ends with suffix, failing the test
+// unless there is exactly one.
+func (m manifest) named(t *testing.T, kind, suffix string) manifestObject {
+	t.Helper()
+	var found manifest
+	for _, o := range m.ofKind(kind) {
+		if strings.HasSuffix(o.Name, suffix) {
+			found = append(found, o)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("want exactly one %s named *%s, got %v (all: %v)", kind, suffix, found.keys(), m.ofKind(kind).keys())
+	}
+	return found[0]
 }
 
 func (m manifest) keys() []string {
@@ -260,6 +282,17 @@ func managerOf(t *testing.T, m manifest) (*appsv1.Deployment, *corev1.Container)
 		t.Errorf("Deployment %s: readOnlyRootFilesystem is not true", dep.Name)
 	}
 
+	// --operator-namespace defaults to POD_NAMESPACE: the Pod's own namespace.
+	var podNS *corev1.EnvVar
+	for i := range c.Env {
+		if c.Env[i].Name == "POD_NAMESPACE" {
+			podNS = &c.Env[i]
+		}
+	}
+	if podNS == nil || podNS.ValueFrom == nil || podNS.ValueFrom.FieldRef == nil || podNS.ValueFrom.FieldRef.FieldPath != "metadata.namespace" {
+		t.Errorf("Deployment %s: env POD_NAMESPACE %+v, want it from the downward API (fieldRef metadata.namespace)", dep.Name, podNS)
+	}
+
 	health := containerPort(c, "health")
 	if health != 8081 || !slices.Contains(c.Args, "--health-probe-bind-address=:8081") {
 		t.Errorf("Deployment %s: health port %d and args %q, want 8081 and --health-probe-bind-address=:8081", dep.Name, health, c.Args)
@@ -287,13 +320,17 @@ func containerPort(c *corev1.Container, name string) int32 {
 }
 
 // checkMetricsService checks that the manifest's metrics Service serves port `port`,
-// named metrics, from the manager container's metrics port, on the manager's Pods.
-func checkMetricsService(t *testing.T, m manifest, dep *appsv1.Deployment, c *corev1.Container, port int32) *corev1.Service {
+// named `name` (https, or http when the metrics are not secure), from the manager
+// container's port of that name, on the manager's Pods.
+func checkMetricsService(t *testing.T, m manifest, dep *appsv1.Deployment, c *corev1.Container, name string, port int32) *corev1.Service {
 	t.Helper()
 	var svc corev1.Service
 	m.one(t, "Service").into(t, &svc)
-	if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Name != "metrics" || svc.Spec.Ports[0].Port != port {
-		t.Errorf("Service %s: ports %+v, want one named metrics on %d", svc.Name, svc.Spec.Ports, port)
+	if p := containerPort(c, name); p != port {
+		t.Errorf("Deployment %s: container port %s is %d, want %d (container ports %+v)", dep.Name, name, p, port, c.Ports)
+	}
+	if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Name != name || svc.Spec.Ports[0].Port != port {
+		t.Errorf("Service %s: ports %+v, want one named %s on %d", svc.Name, svc.Spec.Ports, name, port)
 	} else if tp := svc.Spec.Ports[0].TargetPort; containerPort(c, tp.String()) != port && tp.IntValue() != int(port) {
 		t.Errorf("Service %s: targetPort %s is not the manager's port %d (container ports %+v)", svc.Name, tp.String(), port, c.Ports)
 	}
@@ -310,6 +347,18 @@ func checkMetricsService(t *testing.T, m manifest, dep *appsv1.Deployment, c *co
 		}
 	}
 	return &svc
+}
+
+// checkMetricsReader checks the ClusterRole that scrapers of the metrics are bound to:
+// named name, allowing get on /metrics and nothing else.
+func checkMetricsReader(t *testing.T, o manifestObject, name string) {
+	t.Helper()
+	var role rbacv1.ClusterRole
+	o.into(t, &role)
+	want := []rbacv1.PolicyRule{{NonResourceURLs: []string{"/metrics"}, Verbs: []string{"get"}}}
+	if role.Name != name || !reflect.DeepEqual(role.Rules, want) {
+		t.Errorf("ClusterRole %s: rules %+v, want %s with %+v", role.Name, role.Rules, name, want)
+	}
 }
 
 // selector renders a Deployment's matchLabels as a kubectl label selector.
@@ -377,7 +426,7 @@ func waitManagerRunning(t *testing.T, dep *appsv1.Deployment, replicas int) []co
 }
 
 // waitMetricsEndpoints waits until the Service's EndpointSlices hold exactly the given
-// Pods as ready endpoints, on the metrics port.
+// Pods as ready endpoints, on the metrics port (named metricsPortName).
 func waitMetricsEndpoints(t *testing.T, svc *corev1.Service, pods []corev1.Pod, port int32) {
 	t.Helper()
 	var want []string
@@ -397,7 +446,7 @@ func waitMetricsEndpoints(t *testing.T, svc *corev1.Service, pods []corev1.Pod, 
 		var got []string
 		for _, s := range list.Items {
 			if !slices.ContainsFunc(s.Ports, func(p discoveryv1.EndpointPort) bool {
-				return p.Name != nil && *p.Name == "metrics" && p.Port != nil && *p.Port == port
+				return p.Name != nil && *p.Name == metricsPortName && p.Port != nil && *p.Port == port
 			}) {
 				continue
 			}
@@ -451,6 +500,7 @@ func TestInstallBundle(t *testing.T) {
 		"ServiceAccount/" + wantOperatorSA.Namespace + "/" + wantOperatorSA.Name,
 		"ClusterRole/tenant-operator-manager-role",
 		"ClusterRoleBinding/tenant-operator-manager-rolebinding",
+		"ClusterRole/" + bundleMetricsReader,
 		"Role/" + wantOperatorSA.Namespace + "/tenant-operator-leader-election-role",
 		"RoleBinding/" + wantOperatorSA.Namespace + "/tenant-operator-leader-election-rolebinding",
 		"Deployment/" + wantOperatorSA.Namespace + "/" + bundleDeployment,
@@ -469,15 +519,19 @@ func TestInstallBundle(t *testing.T) {
 	if c.Image != bundleImage {
 		t.Errorf("the manager's image is %q, want IMG %q", c.Image, bundleImage)
 	}
-	for _, arg := range []string{"--leader-elect", "--metrics-bind-address=:8080"} {
+	for _, arg := range []string{"--leader-elect", fmt.Sprintf("--metrics-bind-address=:%d", metricsPort)} {
 		if !slices.Contains(c.Args, arg) {
 			t.Errorf("the manager's args %q lack %s", c.Args, arg)
 		}
 	}
+	if slices.ContainsFunc(c.Args, func(a string) bool { return strings.HasPrefix(a, "--metrics-secure") }) {
+		t.Errorf("the manager's args %q set --metrics-secure: the bundle serves the metrics with its default, HTTPS", c.Args)
+	}
+	checkMetricsReader(t, objs.named(t, "ClusterRole", "-metrics-reader"), bundleMetricsReader)
 	if dep.Spec.Template.Spec.ServiceAccountName != wantOperatorSA.Name {
 		t.Errorf("the manager runs as %q, want %q", dep.Spec.Template.Spec.ServiceAccountName, wantOperatorSA.Name)
 	}
-	svc := checkMetricsService(t, objs, dep, c, 8080)
+	svc := checkMetricsService(t, objs, dep, c, metricsPortName, metricsPort)
 	if t.Failed() {
 		t.FailNow()
 	}
@@ -508,7 +562,7 @@ func TestInstallBundle(t *testing.T) {
 		t.Errorf("the manager Pod runs %q, want %q", img, bundleImage)
 	}
 	t.Logf("manager Pod %s is Running on simulated node %s, IP %s", pods[0].Name, pods[0].Spec.NodeName, pods[0].Status.PodIP)
-	waitMetricsEndpoints(t, svc, pods, 8080)
+	waitMetricsEndpoints(t, svc, pods, metricsPort)
 
 	// The suite's operator still runs, authenticates and may do its work.
 	if !env.operatorRunning() {
@@ -556,7 +610,7 @@ func normalizeForBundle(o manifestObject) map[string]any {
 		}
 	case "Service":
 		del("spec", "selector")
-	case "ValidatingAdmissionPolicy":
+	case "ValidatingAdmissionPolicy", "MutatingAdmissionPolicy":
 		// kustomize re-folds the policies' folded (>-) CEL expressions with blank lines
 		// in dist/install.yaml; whitespace between CEL tokens means nothing.
 		raw = collapseSpace(raw).(map[string]any)
@@ -670,7 +724,7 @@ func TestChartMatchesBundle(t *testing.T) {
 	}
 	var wantRole, gotRole rbacv1.ClusterRole
 	generated.one(t, "ClusterRole").into(t, &wantRole)
-	chart.one(t, "ClusterRole").into(t, &gotRole)
+	chart.named(t, "ClusterRole", "-manager-role").into(t, &gotRole)
 	if len(wantRole.Rules) == 0 || !reflect.DeepEqual(gotRole.Rules, wantRole.Rules) {
 		t.Errorf("the chart's ClusterRole rules differ from config/rbac/role.yaml:\nchart: %+v\nrole.yaml: %+v", gotRole.Rules, wantRole.Rules)
 	}
@@ -699,11 +753,12 @@ func TestChartRelease(t *testing.T) {
 	if dep.Namespace != ns || dep.Spec.Template.Spec.ServiceAccountName != sa.Name {
 		t.Errorf("the manager runs in %s as %s, want %s as %s", dep.Namespace, dep.Spec.Template.Spec.ServiceAccountName, ns, sa.Name)
 	}
-	checkMetricsService(t, objs, dep, c, 8080)
+	checkMetricsService(t, objs, dep, c, metricsPortName, metricsPort)
+	checkMetricsReader(t, objs.named(t, "ClusterRole", "-metrics-reader"), release+"-tenant-operator-metrics-reader")
 
 	var role rbacv1.ClusterRole
 	var binding rbacv1.ClusterRoleBinding
-	objs.one(t, "ClusterRole").into(t, &role)
+	objs.named(t, "ClusterRole", "-manager-role").into(t, &role)
 	objs.one(t, "ClusterRoleBinding").into(t, &binding)
 	wantSubjects := []rbacv1.Subject{{Kind: "ServiceAccount", Name: sa.Name, Namespace: ns}}
 	if binding.RoleRef.Name != role.Name || !reflect.DeepEqual(binding.Subjects, wantSubjects) {
@@ -790,10 +845,7 @@ affinity:
 				t.Errorf("args %q lack %s", c.Args, arg)
 			}
 		}
-		if p := containerPort(c, "metrics"); p != 9090 {
-			t.Errorf("the metrics container port is %d, want 9090", p)
-		}
-		checkMetricsService(t, objs, dep, c, 9090)
+		checkMetricsService(t, objs, dep, c, metricsPortName, 9090)
 		if pod.NodeSelector["node-role.example/platform"] != "true" {
 			t.Errorf("nodeSelector %v", pod.NodeSelector)
 		}
@@ -815,17 +867,46 @@ affinity:
 		if slices.Contains(c.Args, "--leader-elect") || !slices.Contains(c.Args, "--metrics-bind-address=0") {
 			t.Errorf("args %q: want no --leader-elect and --metrics-bind-address=0", c.Args)
 		}
-		if p := containerPort(c, "metrics"); p != 0 {
-			t.Errorf("a metrics container port %d with metrics disabled", p)
+		for _, name := range []string{"https", "http"} {
+			if p := containerPort(c, name); p != 0 {
+				t.Errorf("a metrics container port %s %d with metrics disabled", name, p)
+			}
 		}
 		for _, kind := range []string{"Service", "Role", "RoleBinding", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"} {
 			if objs := objs.ofKind(kind); len(objs) > 0 {
 				t.Errorf("%v rendered although switched off", objs.keys())
 			}
 		}
-		for _, kind := range []string{"ServiceAccount", "ClusterRole", "ClusterRoleBinding"} {
+		for _, kind := range []string{"ServiceAccount", "ClusterRoleBinding"} {
 			objs.one(t, kind)
 		}
+		// Only the manager's: no metrics-reader without metrics.
+		objs.one(t, "ClusterRole")
+		objs.named(t, "ClusterRole", "-manager-role")
+	})
+
+	t.Run("metrics not secure", func(t *testing.T) {
+		objs := mustRenderChart(t, release, ns, "--set", "metrics.secure=false", "--set", "metrics.port=8080")
+		dep, c := managerOf(t, objs)
+		for _, arg := range []string{"--metrics-bind-address=:8080", "--metrics-secure=false"} {
+			if !slices.Contains(c.Args, arg) {
+				t.Errorf("args %q lack %s", c.Args, arg)
+			}
+		}
+		if p := containerPort(c, "https"); p != 0 {
+			t.Errorf("a container port named https (%d) for plain HTTP metrics", p)
+		}
+		checkMetricsService(t, objs, dep, c, "http", 8080)
+	})
+
+	t.Run("defaults", func(t *testing.T) {
+		objs := mustRenderChart(t, release, ns)
+		dep, c := managerOf(t, objs)
+		if !slices.Contains(c.Args, fmt.Sprintf("--metrics-bind-address=:%d", metricsPort)) ||
+			slices.ContainsFunc(c.Args, func(a string) bool { return strings.HasPrefix(a, "--metrics-secure") }) {
+			t.Errorf("args %q: want --metrics-bind-address=:%d and --metrics-secure left at its default, true", c.Args, metricsPort)
+		}
+		checkMetricsService(t, objs, dep, c, metricsPortName, metricsPort)
 	})
 
 	for _, tc := range []struct {
@@ -835,6 +916,7 @@ affinity:
 		{"replicas without leader election", "replicas > 1 needs leaderElection.enabled", []string{"replicas=2", "leaderElection.enabled=false"}},
 		{"unknown log level", "/logLevel", []string{"logLevel=loud"}},
 		{"metrics on the health port", "/metrics/port", []string{"metrics.port=8081"}},
+		{"metrics.secure not a boolean", "/metrics/secure", []string{"metrics.secure=maybe"}},
 		{"misspelt value", "replica", []string{"replica=2"}},
 	} {
 		t.Run("refused: "+tc.name, func(t *testing.T) {
@@ -906,7 +988,7 @@ metadata:
 	objs.one(t, "Service").into(t, &svc)
 	pods := waitManagerRunning(t, dep, 1)
 	t.Logf("manager Pod %s is Running on simulated node %s", pods[0].Name, pods[0].Spec.NodeName)
-	waitMetricsEndpoints(t, &svc, pods, containerPort(c, "metrics"))
+	waitMetricsEndpoints(t, &svc, pods, containerPort(c, metricsPortName))
 
 	sa := "system:serviceaccount:" + ns + ":" + dep.Spec.Template.Spec.ServiceAccountName
 	canI(t, sa, "patch", "tenants.tenancy.openplatform.io/status")
@@ -920,9 +1002,9 @@ metadata:
 	if _, err := runHelm(t, "uninstall", release, "-n", ns, "--wait"); err != nil {
 		t.Fatal(err)
 	}
-	var role rbacv1.ClusterRole
-	objs.one(t, "ClusterRole").into(t, &role)
-	expectNotFound(t, "clusterrole", role.Name)
+	for _, o := range objs.ofKind("ClusterRole") {
+		expectNotFound(t, "clusterrole", o.Name)
+	}
 	if out, err := runKubectl(nil, "get", "deployment", dep.Name, "-n", ns, "-o", "name"); err == nil || !strings.Contains(err.Error(), "NotFound") {
 		t.Errorf("Deployment %s/%s after helm uninstall: want NotFound, got %q %v", ns, dep.Name, out, err)
 	}

@@ -69,6 +69,9 @@ type suite struct {
 	operatorSA         serviceAccount
 	operatorKubeconfig string
 	startOffset        int64 // where the log of the operator's last start begins
+	// metricsAddr is where the operator started last serves its metrics (HTTPS, with the
+	// API server's authentication and authorization, as a Deployment of it does).
+	metricsAddr string
 
 	// setUpCtx is cancelled at teardown, which kills a hack/cluster.sh still
 	// creating the cluster.
@@ -289,10 +292,16 @@ func installCRDs() error {
 
 // startOperator starts the operator as config/default deploys it: as its
 // ServiceAccount, with leader election (the Deployment passes --leader-elect) in its
-// own namespace, which outside a pod must be named. A restart after a kill therefore
-// waits for the dead process's lease to expire, as a replacement pod would.
+// own namespace, which outside a pod must be named (as must the operator's namespace,
+// which a Pod gets from POD_NAMESPACE), and with its default, secure metrics endpoint,
+// on loopback. A restart after a kill therefore waits for the dead process's lease to
+// expire, as a replacement pod would.
 func (s *suite) startOperator() error {
 	port, err := harness.FreePort()
+	if err != nil {
+		return err
+	}
+	mport, err := harness.FreePort()
 	if err != nil {
 		return err
 	}
@@ -305,12 +314,14 @@ func (s *suite) startOperator() error {
 	fmt.Fprintf(logFile, "===== e2e: starting the operator at %s =====\n", time.Now().Format(time.RFC3339Nano))
 
 	probeAddr := fmt.Sprintf("127.0.0.1:%d", port)
+	metricsAddr := fmt.Sprintf("127.0.0.1:%d", mport)
 	cmd := exec.Command(s.manager,
 		"--kubeconfig="+s.operatorKubeconfig,
-		"--metrics-bind-address=0",
+		"--metrics-bind-address="+metricsAddr,
 		"--health-probe-bind-address="+probeAddr,
 		"--leader-elect",
 		"--leader-election-namespace="+s.operatorSA.Namespace,
+		"--operator-namespace="+s.operatorSA.Namespace,
 	)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+s.operatorKubeconfig)
 	cmd.Stdout = logFile
@@ -321,6 +332,7 @@ func (s *suite) startOperator() error {
 		return fmt.Errorf("starting %s: %w", s.manager, err)
 	}
 	s.operator = cmd
+	s.metricsAddr = metricsAddr
 	exited := make(chan struct{})
 	s.exited = exited
 	go func() {

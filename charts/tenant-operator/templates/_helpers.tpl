@@ -38,3 +38,9 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- define "tenant-operator.serviceAccountUsername" -}}
 system:serviceaccount:{{ .Release.Namespace }}:{{ include "tenant-operator.serviceAccountName" . }}
 {{- end -}}
+
+{{/* Name of the metrics port of the container and the Service: https, or http when
+metrics.secure is off. */}}
+{{- define "tenant-operator.metricsPortName" -}}
+{{- if .Values.metrics.secure -}}https{{- else -}}http{{- end -}}
+{{- end -}}
