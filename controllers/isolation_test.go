@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -396,7 +397,7 @@ func TestTenantIsolation(t *testing.T) {
 			if err := get(rq, nsA, "tenant-quota"); err != nil {
 				return err
 			}
-			if err := sameResources(rq.Status.Used, "requests.cpu", "100m", "requests.memory", "128Mi", "pods", "1"); err != nil {
+			if err := sameResources(rq.Status.Used, withFencedServices("requests.cpu", "100m", "requests.memory", "128Mi", "pods", "1")...); err != nil {
 				return fmt.Errorf("tenant-quota status.used in %s: %w", nsA, err)
 			}
 			return nil
@@ -456,9 +457,45 @@ func wantForbidden(err error, parts ...string) error {
 	return nil
 }
 
-// installPolicies creates the ValidatingAdmissionPolicies and bindings of config/policy as
-// `kubectl apply -k config/policy` would (the kustomization's namePrefix on every name and
-// on the bindings' policyName) and deletes them when the test ends.
+// sharedSetup counts the tests that currently use a piece of cluster set-up
+// (installPolicies, aggregateBuiltinRoles): the first one sets the cluster up, the last one
+// to end undoes it, so that tests running in parallel can all ask for it.
+type sharedSetup struct {
+	sync.Mutex
+	users int
+	undo  []func(t *testing.T)
+}
+
+var sharedPolicies, sharedBuiltinRoles sharedSetup
+
+// share runs setup when s has no users yet, and registers on t the release of s: the last
+// test to end runs, in reverse order, every undo step setup passed to its argument (also
+// those of a setup that failed half-way).
+func (s *sharedSetup) share(t *testing.T, setup func(undo func(func(t *testing.T)))) {
+	t.Helper()
+	s.Lock()
+	defer s.Unlock()
+	s.users++
+	t.Cleanup(func() {
+		s.Lock()
+		defer s.Unlock()
+		if s.users--; s.users > 0 {
+			return
+		}
+		for i := len(s.undo) - 1; i >= 0; i-- {
+			s.undo[i](t)
+		}
+		s.undo = nil
+	})
+	if s.users == 1 {
+		setup(func(f func(t *testing.T)) { s.undo = append(s.undo, f) })
+	}
+}
+
+// installPolicies creates the admission policies (Validating and Mutating) and bindings of
+// config/policy as `kubectl apply -k config/policy` would (the kustomization's namePrefix on
+// every name and on the bindings' policyName) and deletes them when the last test that
+// installed them ends.
 func installPolicies(t *testing.T) {
 	t.Helper()
 	dir := filepath.Join("..", "config", "policy")
@@ -495,7 +532,7 @@ func installPolicies(t *testing.T) {
 				continue
 			}
 			u.SetName(kustomization.NamePrefix + u.GetName())
-			if u.GetKind() == "ValidatingAdmissionPolicyBinding" {
+			if k := u.GetKind(); k == "ValidatingAdmissionPolicyBinding" || k == "MutatingAdmissionPolicyBinding" {
 				policy, _, _ := unstructured.NestedString(u.Object, "spec", "policyName")
 				if err := unstructured.SetNestedField(u.Object, kustomization.NamePrefix+policy, "spec", "policyName"); err != nil {
 					t.Fatal(err)
@@ -507,18 +544,22 @@ func installPolicies(t *testing.T) {
 	}
 	var kinds []string
 	for _, u := range objs {
-		mustCreate(t, u)
-		t.Cleanup(func() {
-			if err := client.IgnoreNotFound(k8s.Delete(testCtx, u)); err != nil {
-				t.Errorf("deleting %s %s: %v", u.GetKind(), u.GetName(), err)
-			}
-		})
 		kinds = append(kinds, u.GetKind()+"/"+u.GetName())
 	}
 	if !slices.Contains(kinds, "ValidatingAdmissionPolicyBinding/"+kustomization.NamePrefix+"managed-objects") ||
 		!slices.Contains(kinds, "ValidatingAdmissionPolicyBinding/"+kustomization.NamePrefix+"namespace-tenant-label") {
 		t.Fatalf("config/policy rendered %v, want the bindings managed-objects and namespace-tenant-label", kinds)
 	}
+	sharedPolicies.share(t, func(undo func(func(*testing.T))) {
+		for _, u := range objs {
+			mustCreate(t, u)
+			undo(func(t *testing.T) {
+				if err := client.IgnoreNotFound(k8s.Delete(testCtx, u)); err != nil {
+					t.Errorf("deleting %s %s: %v", u.GetKind(), u.GetName(), err)
+				}
+			})
+		}
+	})
 }
 
 // aggregateBuiltinRoles does what kube-controller-manager's clusterrole-aggregation
@@ -526,8 +567,14 @@ func installPolicies(t *testing.T) {
 // view is aggregated into edit, edit into admin): their rules become the union of the
 // rules of the ClusterRoles their aggregationRule selects. envtest runs no
 // controller-manager, so there these roles have no rules. The rules are restored when the
-// test ends.
+// last test that asked for them ends.
 func aggregateBuiltinRoles(t *testing.T) {
+	t.Helper()
+	sharedBuiltinRoles.share(t, func(undo func(func(*testing.T))) { aggregateBuiltinRolesNow(t, undo) })
+}
+
+// aggregateBuiltinRolesNow aggregates the roles, passing to undo what restores each one.
+func aggregateBuiltinRolesNow(t *testing.T, undo func(func(*testing.T))) {
 	t.Helper()
 	for _, name := range []string{"view", "edit", "admin"} {
 		role := &rbacv1.ClusterRole{}
@@ -560,7 +607,7 @@ func aggregateBuiltinRoles(t *testing.T) {
 		}
 		mustUpdate(t, role, func(r *rbacv1.ClusterRole) { r.Rules = rules })
 		t.Logf("ClusterRole %s had no rules (no clusterrole-aggregation controller): aggregated %d", name, len(rules))
-		t.Cleanup(func() {
+		undo(func(t *testing.T) {
 			err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 				r := &rbacv1.ClusterRole{}
 				if err := get(r, "", name); err != nil {

@@ -46,10 +46,29 @@ EOF
   sed -n '/^rules:$/,$p' "$role"
 } >"$chart/templates/clusterrole.yaml"
 
-# Admission policies.
-for src in config/policy/managed_objects.yaml config/policy/namespace_labels.yaml; do
+# Admission policies: every file the kustomization of config/policy lists, each one
+# ValidatingAdmissionPolicy or MutatingAdmissionPolicy and its binding. Templates of files
+# that are gone are removed.
+kustomization=config/policy/kustomization.yaml
+mapfile -t policies < <(sed -n '/^resources:$/,/^[^ ]/s/^  - \([a-z0-9_]*\.yaml\)$/\1/p' "$kustomization")
+[[ ${#policies[@]} -gt 0 ]] || die "$kustomization lists no resources"
+for f in config/policy/*.yaml; do
+  case $(basename "$f") in kustomization.yaml | kustomizeconfig.yaml) continue ;; esac
+  printf '%s\n' "${policies[@]}" | grep -qx "$(basename "$f")" || die "$f is not listed in $kustomization"
+done
+rm -f "$chart"/templates/policy-*.yaml
+for name in "${policies[@]}"; do
+  src=config/policy/$name
+  [[ -f $src ]] || die "$kustomization lists $name, which does not exist"
   ! grep -q '{{' "$src" || die "$src contains {{, which Helm would read as a template"
-  grep -q "'$bundle_sa'" "$src" || die "$src does not exempt $bundle_sa"
+  kinds=$(grep -E '^kind: ' "$src" | tr '\n' ' ')
+  case $kinds in
+  "kind: ValidatingAdmissionPolicy kind: ValidatingAdmissionPolicyBinding ")
+    # Every validating policy exempts (or, the fence, matches) the operator by name.
+    grep -q "'$bundle_sa'" "$src" || die "$src does not name $bundle_sa" ;;
+  "kind: MutatingAdmissionPolicy kind: MutatingAdmissionPolicyBinding ") ;;
+  *) die "$src: want one policy and then its binding, got ${kinds:-no kinds}" ;;
+  esac
   # metadata.name and spec.policyName are the only keys indented by two spaces.
   [[ $(grep -cE '^  (name|policyName): [a-z0-9-]+$' "$src") -eq 3 ]] ||
     die "$src: want one policy and one binding (metadata.name twice, spec.policyName once)"

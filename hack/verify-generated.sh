@@ -12,22 +12,23 @@ generated=(
   api/v1alpha1/zz_generated.deepcopy.go
   config/crd/bases
   config/rbac/role.yaml
-  # Written by hack/sync-chart.sh (make manifests) from config/crd, config/rbac and config/policy.
+  # Written by hack/sync-chart.sh (make manifests) from config/crd and config/rbac (and
+  # the policy templates, see copy_to).
   charts/tenant-operator/crds
   charts/tenant-operator/templates/clusterrole.yaml
-  charts/tenant-operator/templates/policy-managed-objects.yaml
-  charts/tenant-operator/templates/policy-namespace-labels.yaml
   docs/api-reference.md
 )
 
 snap=$(mktemp -d)
 trap 'rm -rf "$snap"' EXIT
 
-# copy_to DIR: copies the generated files that exist into DIR, keeping their paths.
+# copy_to DIR: copies the generated files that exist into DIR, keeping their paths. The
+# chart's policy templates (one per file of config/policy) are looked up at each call, so
+# that a template added or removed by the regeneration shows too.
 copy_to() {
   local p
   mkdir -p "$1"
-  for p in "${generated[@]}"; do
+  for p in "${generated[@]}" charts/tenant-operator/templates/policy-*.yaml; do
     if [[ -e $p ]]; then
       mkdir -p "$1/$(dirname "$p")"
       cp -R "$p" "$1/$p"

@@ -220,7 +220,9 @@ spec:
 `, name)
 		}
 		kubectlApply(t, yaml.String())
-		t.Cleanup(func() { _, _ = runKubectl(nil, "delete", "tenants", "r3", "r3-x", "--ignore-not-found", "--wait=false") })
+		t.Cleanup(func() {
+			_, _ = runKubectl(nil, "delete", "tenants", "r3", "r3-x", "--ignore-not-found", "--wait=false")
+		})
 		var winner, loser string
 		eventually(t, 60*time.Second, func() error {
 			winner = labelsOf(t, "namespace", "r3-x-shared")["tenancy.openplatform.io/tenant"]

@@ -482,6 +482,14 @@ func leaseHolder(t *testing.T, namespace string) string {
 	return kubectl(t, "get", "lease", leaderLease, "-n", namespace, "-o", "jsonpath={.spec.holderIdentity}")
 }
 
+// validatingPolicies and mutatingPolicies are the admission policies of config/policy, each
+// with a binding of the same name (the bundle and the chart prefix both names).
+var (
+	validatingPolicies = []string{"managed-objects", "namespace-tenant-label", "managed-by-label",
+		"tenant-network-policies", "tenant-services", "tenant-httproutes", "operator-fence"}
+	mutatingPolicies = []string{"always-pull-images"}
+)
+
 // TestInstallBundle: `make build-installer` writes a bundle with the CRDs, the RBAC, the
 // manager Deployment (the image of IMG, leader election, probes, restricted security
 // context), its metrics Service and the admission policies; the API server accepts it in
@@ -505,10 +513,12 @@ func TestInstallBundle(t *testing.T) {
 		"RoleBinding/" + wantOperatorSA.Namespace + "/tenant-operator-leader-election-rolebinding",
 		"Deployment/" + wantOperatorSA.Namespace + "/" + bundleDeployment,
 		"Service/" + wantOperatorSA.Namespace + "/" + bundleMetrics,
-		"ValidatingAdmissionPolicy/tenant-operator-managed-objects",
-		"ValidatingAdmissionPolicyBinding/tenant-operator-managed-objects",
-		"ValidatingAdmissionPolicy/tenant-operator-namespace-tenant-label",
-		"ValidatingAdmissionPolicyBinding/tenant-operator-namespace-tenant-label",
+	}
+	for _, name := range validatingPolicies {
+		want = append(want, "ValidatingAdmissionPolicy/tenant-operator-"+name, "ValidatingAdmissionPolicyBinding/tenant-operator-"+name)
+	}
+	for _, name := range mutatingPolicies {
+		want = append(want, "MutatingAdmissionPolicy/tenant-operator-"+name, "MutatingAdmissionPolicyBinding/tenant-operator-"+name)
 	}
 	for _, k := range want {
 		if !slices.Contains(objs.keys(), k) {
@@ -773,8 +783,11 @@ func TestChartRelease(t *testing.T) {
 	}
 
 	policies := objs.ofKind("ValidatingAdmissionPolicy")
-	if len(policies) != 2 {
-		t.Fatalf("want 2 ValidatingAdmissionPolicies, got %v", policies.keys())
+	if len(policies) != len(validatingPolicies) {
+		t.Fatalf("want %d ValidatingAdmissionPolicies, got %v", len(validatingPolicies), policies.keys())
+	}
+	if n := len(objs.ofKind("MutatingAdmissionPolicy")); n != len(mutatingPolicies) {
+		t.Errorf("want %d MutatingAdmissionPolicies, got %d", len(mutatingPolicies), n)
 	}
 	bound := map[string]bool{}
 	for _, o := range objs.ofKind("ValidatingAdmissionPolicyBinding") {
@@ -782,6 +795,9 @@ func TestChartRelease(t *testing.T) {
 		o.into(t, &b)
 		bound[b.Spec.PolicyName] = true
 	}
+	// Every validating policy exempts the operator in a match condition, except
+	// operator-fence, which matches only the operator: either way it names the chart's
+	// ServiceAccount there.
 	for _, o := range policies {
 		var p admissionv1.ValidatingAdmissionPolicy
 		o.into(t, &p)
@@ -855,8 +871,11 @@ affinity:
 		if a := pod.Affinity; a == nil || a.PodAntiAffinity == nil || len(a.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution) != 1 {
 			t.Errorf("affinity %+v", a)
 		}
-		if n := len(objs.ofKind("ValidatingAdmissionPolicy")); n != 2 {
-			t.Errorf("%d admission policies, want 2", n)
+		if n := len(objs.ofKind("ValidatingAdmissionPolicy")); n != len(validatingPolicies) {
+			t.Errorf("%d validating admission policies, want %d", n, len(validatingPolicies))
+		}
+		if n := len(objs.ofKind("MutatingAdmissionPolicy")); n != len(mutatingPolicies) {
+			t.Errorf("%d mutating admission policies, want %d", n, len(mutatingPolicies))
 		}
 	})
 
@@ -872,7 +891,8 @@ affinity:
 				t.Errorf("a metrics container port %s %d with metrics disabled", name, p)
 			}
 		}
-		for _, kind := range []string{"Service", "Role", "RoleBinding", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"} {
+		for _, kind := range []string{"Service", "Role", "RoleBinding", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
+			"MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding"} {
 			if objs := objs.ofKind(kind); len(objs) > 0 {
 				t.Errorf("%v rendered although switched off", objs.keys())
 			}
