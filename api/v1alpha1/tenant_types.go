@@ -69,9 +69,11 @@ type TenantSpec struct {
 	// +optional
 	Suspended bool `json:"suspended,omitempty"`
 
-	// deletionPolicy says what deleting the Tenant does: Delete deletes the namespaces the
-	// operator created and releases adopted ones; Retain keeps every namespace and its
-	// contents and only removes the tenant labels.
+	// deletionPolicy says what deleting the Tenant, or removing a namespace from
+	// spec.namespaces, does: Delete deletes the namespaces the operator created and releases
+	// adopted ones; Retain keeps every namespace and its contents and only removes the
+	// tenant labels (its NetworkPolicies keep fencing it in, by namespace name instead of by
+	// the tenant label).
 	// +optional
 	// +kubebuilder:default=Delete
 	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`

@@ -109,15 +109,15 @@ func (e *ConflictError) Error() string {
 	if e.Owner != "" {
 		return fmt.Sprintf("%s belongs to tenant %s, not %s: the operator leaves it alone", what, e.Owner, e.Tenant)
 	}
-	return fmt.Sprintf("%s exists and was not made by the tenant-operator for tenant %s: rename or delete it, and the operator creates its own", what, e.Tenant)
+	return fmt.Sprintf("%s exists and is not tenant %s's: rename or delete it and the operator creates its own, or label it %s=%s to hand it to the tenant",
+		what, e.Tenant, tenancyv1alpha1.LabelTenant, e.Tenant)
 }
 
 // Ensure makes the live object hold the desired one. It reports whether it wrote. An object
 // whose immutable fields must change is deleted and created again.
 //
-// It writes only what is the tenant's: an existing object must carry the operator's labels
-// for the desired object's tenant, else Ensure returns a *ConflictError and writes
-// nothing. A namespace is created create-only (two tenants racing for one name cannot both
+// It writes only what is the tenant's: an existing object must carry the desired object's
+// tenant label, else Ensure returns a *ConflictError and writes nothing. A namespace is created create-only (two tenants racing for one name cannot both
 // win), and an existing namespace is written only while it carries the tenant's label or
 // an adopt annotation naming the tenant, with its resourceVersion as a precondition so that
 // a namespace that changed hands since it was read is not written.
@@ -179,13 +179,14 @@ func (a *Applier) Ensure(ctx context.Context, o render.Object) (bool, error) {
 	return true, a.apply(ctx, o, desired, precondition)
 }
 
-// owned returns a *ConflictError unless the live object is the tenant's: labelled by the
-// operator for it, or, for a namespace, handed to it with the adopt annotation and not
-// labelled for another tenant.
+// owned returns a *ConflictError unless the live object is the tenant's: it carries the
+// tenant's label (the operator sets it; an admin may set it to hand an object over, such as
+// the credentials Secret of a retained tenant brought back), or, for a namespace, it is
+// handed to the tenant with the adopt annotation and not labelled for another tenant.
 func owned(o render.Object, live client.Object, tenant string) error {
 	l := live.GetLabels()
 	owner := l[tenancyv1alpha1.LabelTenant]
-	if owner == tenant && (o.Kind == render.KindNamespace || l[tenancyv1alpha1.LabelManagedBy] == tenancyv1alpha1.ManagedByValue) {
+	if owner == tenant {
 		return nil
 	}
 	if o.Kind == render.KindNamespace && owner == "" && live.GetAnnotations()[tenancyv1alpha1.AnnotationAdopt] == tenant {
