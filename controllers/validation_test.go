@@ -117,11 +117,11 @@ spec:
   exposure: {component: api, gateway: {name: public, namespace: gw}, hostname: "*.{tenant}.example.com"}
 `, "exposure.hostname must not contain a wildcard"},
 		{"tenant named kube-system", strings.Replace(tenantHead, "t12-cel", "kube-system", 1) + owner,
-			"default and kube-* are reserved"},
+			"a Tenant's name may not be default or start with kube-"},
 		{"tenant named default", strings.Replace(tenantHead, "t12-cel", "default", 1) + owner,
-			"default and kube-* are reserved"},
+			"a Tenant's name may not be default or start with kube-"},
 		{"tenant kube listing kube-public", strings.Replace(tenantHead, "t12-cel", "kube", 1) + owner + "  namespaces: [{name: kube-public}]\n",
-			"default and kube-* are reserved"},
+			"spec.namespaces[0].name: Invalid value: \"kube-public\": default and kube-* are Kubernetes' own namespaces"},
 		{"product auth OAuth2 without oauth2", productHead +
 			"  defaultVersion: v1\n  versions: [{name: v1, components: [{name: api, image: x}]}]\n  auth: {type: OAuth2}\n",
 			"auth.oauth2 is required"},

@@ -104,6 +104,7 @@ type TenantNamespace struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +kubebuilder:validation:XValidation:rule="self != 'default' && !self.startsWith('kube-')",message="default and kube-* are Kubernetes' own namespaces and can never be tenant namespaces"
 	Name string `json:"name"`
 
 	// quotaWeight is this namespace's share of the plan's quota budget, relative to the
@@ -242,7 +243,7 @@ type TenantStatus struct {
 // +kubebuilder:resource:scope=Cluster,shortName=tnt,categories=tenancy
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$') && size(self.metadata.name) <= 63",message="a Tenant's name must be a DNS label (lowercase letters, digits and '-', at most 63 characters): it names the tenant's namespaces and labels"
 // +kubebuilder:validation:XValidation:rule="!has(self.spec.namespaces) || self.spec.namespaces.all(n, n.name == self.metadata.name || (size(n.name) > size(self.metadata.name) && n.name.substring(0, size(self.metadata.name)) == self.metadata.name && n.name.substring(size(self.metadata.name), size(self.metadata.name) + 1) == '-'))",message="spec.namespaces: every namespace name must be the tenant's name or start with '<tenant name>-'"
-// +kubebuilder:validation:XValidation:rule="self.metadata.name != 'default' && !self.metadata.name.startsWith('kube-') && (!has(self.spec.namespaces) || self.spec.namespaces.all(n, n.name != 'default' && !n.name.startsWith('kube-')))",message="default and kube-* are reserved for Kubernetes and can never be tenant namespaces: choose another tenant name or namespace"
+// +kubebuilder:validation:XValidation:rule="self.metadata.name != 'default' && !self.metadata.name.startsWith('kube-')",message="a Tenant's name may not be default or start with kube-: those namespaces are Kubernetes' own and can never be tenant namespaces"
 // +kubebuilder:validation:XValidation:rule="!has(self.spec.products) || self.spec.products.all(p, !has(p.namespace) || (has(self.spec.namespaces) && size(self.spec.namespaces) > 0 ? self.spec.namespaces.exists(n, n.name == p.namespace) : p.namespace == self.metadata.name))",message="spec.products[].namespace must be one of the tenant's namespaces"
 // +kubebuilder:printcolumn:name="Plan",type=string,JSONPath=`.spec.plan`
 // +kubebuilder:printcolumn:name="Namespaces",type=integer,JSONPath=`.status.namespaceCount`

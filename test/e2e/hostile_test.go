@@ -291,7 +291,7 @@ spec:
 			func() error {
 				_, err := kubectlAs(carol, nil, "patch", "networkpolicy", "tenant-isolation", "-n", "mallory", "--type=merge", "-p", tamper)
 				return err
-			}(), "ValidatingAdmissionPolicy") // managed-objects, or the NetworkPolicy guard: either denies first
+			}(), "is managed by the tenant-operator for Tenant mallory")
 		// The masters admin can; the operator puts it back while running...
 		kubectl(t, "patch", "networkpolicy", "tenant-isolation", "-n", "mallory", "--type=merge", "--field-manager=intruder", "-p", tamper)
 		eventually(t, 30*time.Second, func() error {
@@ -355,7 +355,7 @@ spec:
   plan: hostile
   owners: [{kind: User, name: mallory@evil.example}]
 `), "apply", "--dry-run=server", "-f", "-")
-		wantRefused(t, "a Tenant named kube-evil", err, "reserved")
+		wantRefused(t, "a Tenant named kube-evil", err, "may not be default or start with kube-")
 	})
 
 	t.Run("6 the operator's ServiceAccount is fenced", func(t *testing.T) {
