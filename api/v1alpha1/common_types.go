@@ -95,6 +95,22 @@ const (
 	ReasonInvalidQuota         = "InvalidQuota"
 	ReasonReservedNamespace    = "ReservedNamespace"
 	ReasonObjectConflict       = "ObjectConflict"
+	// ReasonPodsRejected: a product Deployment reports ReplicaFailure (the API server
+	// refused its Pods: quota, Pod Security, LimitRange).
+	ReasonPodsRejected = "PodsRejected"
+	// ReasonProgressDeadlineExceeded: a product Deployment did not become available within
+	// its progressDeadlineSeconds.
+	ReasonProgressDeadlineExceeded = "ProgressDeadlineExceeded"
+	// ReasonMissingResourceDefaults: a plan's quota covers a compute resource that a
+	// product component does not set and the plan's limitRange does not default.
+	ReasonMissingResourceDefaults = "MissingResourceDefaults"
+	// ReasonZeroQuotaShare: a namespace that runs a product gets a quota share of 0 for a
+	// key the plan limits.
+	ReasonZeroQuotaShare = "ZeroQuotaShare"
+	// ReasonInvalidLimitRange: the plan's limitRange cannot be applied (a default above max).
+	ReasonInvalidLimitRange = "InvalidLimitRange"
+	// ReasonNameCollision: two products of a tenant would make objects of the same name.
+	ReasonNameCollision = "NameCollision"
 	// ReasonPrivilegedPods is the reason of a ServicePlan's PrivilegedPods condition.
 	ReasonPrivilegedPods = "PrivilegedPodSecurity"
 )
