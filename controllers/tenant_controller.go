@@ -74,7 +74,13 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ c
 	origStatus := t.Status.DeepCopy()
 	wasReady := meta.IsStatusConditionTrue(origStatus.Conditions, tenancyv1alpha1.ConditionReady)
 	defer func() {
-		t.Status.ObservedGeneration = t.Generation
+		// observedGeneration says the status is a verdict on this generation: only a pass
+		// that computed the conditions for it (Ready carries the generation it was set for)
+		// may write it, so that a pass cut short by a transient error leaves kstatus reading
+		// InProgress, not Current with the previous generation's conditions.
+		if c := meta.FindStatusCondition(t.Status.Conditions, tenancyv1alpha1.ConditionReady); c != nil && c.ObservedGeneration == t.Generation {
+			t.Status.ObservedGeneration = t.Generation
+		}
 		if t.DeletionTimestamp.IsZero() {
 			recordTenantMetrics(t, wasReady, time.Now())
 		} else if !controllerutil.ContainsFinalizer(t, tenancyv1alpha1.TenantFinalizer) {

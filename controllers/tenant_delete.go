@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -10,6 +11,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -72,7 +74,7 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *tenancyv1alph
 		}
 		return ctrl.Result{}, r.removeFinalizer(ctx, t)
 	}
-	waiting := 0
+	var waiting []string
 	for i := range list.Items {
 		ns := &list.Items[i]
 		switch {
@@ -83,7 +85,7 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *tenancyv1alph
 			r.event(t, ns, corev1.EventTypeNormal, "NamespaceReleased", "Release",
 				"Released adopted namespace %s: the tenant is being deleted", ns.Name)
 		default:
-			waiting++
+			waiting = append(waiting, stuckMessage(ns))
 			if ns.DeletionTimestamp.IsZero() {
 				if err := r.Delete(ctx, ns); err != nil {
 					if apierrors.IsNotFound(err) {
@@ -96,8 +98,8 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *tenancyv1alph
 			}
 		}
 	}
-	if waiting > 0 {
-		markDeleting(t, fmt.Sprintf("Waiting for %d namespaces to be deleted.", waiting))
+	if len(waiting) > 0 {
+		markDeleting(t, "Waiting for "+strings.Join(waiting, "; ")+".")
 		return ctrl.Result{RequeueAfter: namespaceGoneRequeue}, nil
 	}
 
@@ -196,8 +198,30 @@ func (r *TenantReconciler) retainNetworkPolicy(ctx context.Context, t *tenancyv1
 	return nil
 }
 
-// markDeleting reports a tenant being deleted: Ready=False, Reconciling=True.
+// stuckMessage says what a namespace being deleted waits for: the namespace controller's
+// conditions that hold it (content or finalizers remaining, a failed discovery or deletion)
+// quoted, so that a finalizer a tenant added is named.
+func stuckMessage(ns *corev1.Namespace) string {
+	var holds []string
+	for _, c := range ns.Status.Conditions {
+		if c.Status == corev1.ConditionTrue && c.Message != "" {
+			holds = append(holds, c.Message)
+		}
+	}
+	if len(holds) == 0 {
+		return fmt.Sprintf("namespace %s to be deleted", ns.Name)
+	}
+	return fmt.Sprintf("namespace %s to be deleted (%s)", ns.Name, strings.Join(holds, " "))
+}
+
+// markDeleting reports a tenant being deleted: Ready=False, Reconciling=True, and every
+// detail condition False with reason Deleting, so that none still says what was true before
+// the deletion (namespaces active, products available).
 func markDeleting(t *tenancyv1alpha1.Tenant, msg string) {
 	set(t, tenancyv1alpha1.ConditionReady, metav1.ConditionFalse, tenancyv1alpha1.ReasonDeleting, msg)
 	set(t, tenancyv1alpha1.ConditionReconciling, metav1.ConditionTrue, tenancyv1alpha1.ReasonDeleting, msg)
+	for _, typ := range detailConditions {
+		set(t, typ, metav1.ConditionFalse, tenancyv1alpha1.ReasonDeleting, "The tenant is being deleted.")
+	}
+	meta.RemoveStatusCondition(&t.Status.Conditions, tenancyv1alpha1.ConditionStalled)
 }

@@ -54,6 +54,9 @@ func (r *TenantReconciler) planProducts(ctx context.Context, t *tenancyv1alpha1.
 			}
 		}
 	}
+	if cerr := nameCollision(t, resolved, routes); cerr != nil {
+		return &productPlan{err: cerr}, nil
+	}
 	for _, rp := range resolved {
 		in := render.ProductInput{Tenant: t, Resolved: rp, Routes: routes}
 		if render.UsesAPIKey(rp.Product) {
@@ -66,6 +69,30 @@ func (r *TenantReconciler) planProducts(ctx context.Context, t *tenancyv1alpha1.
 		out.objects = append(out.objects, render.Product(in)...)
 	}
 	return out, nil
+}
+
+// nameCollision reports two products of the tenant that would make an object of the same
+// kind and name in one namespace (product a with component b-c and product a-b with
+// component c both make a-b-c): the operator would rewrite one with the other on every
+// pass. Nothing of the tenant's products is written or pruned while it stands.
+func nameCollision(t *tenancyv1alpha1.Tenant, resolved []render.Resolved, routes bool) *render.ResolveError {
+	made := map[render.Key]string{}
+	for _, rp := range resolved {
+		in := render.ProductInput{Tenant: t, Resolved: rp, Routes: routes}
+		if render.UsesAPIKey(rp.Product) {
+			in.Credential = &render.Credential{}
+		}
+		for _, o := range render.Product(in) {
+			other, taken := made[o.Key()]
+			if taken && other != rp.Product.Name {
+				return &render.ResolveError{Reason: tenancyv1alpha1.ReasonNameCollision, Message: fmt.Sprintf(
+					"Products %s and %s would both make %s %s/%s: rename a component of one of them, or run them in different namespaces (the Tenant's spec.products[].namespace).",
+					other, rp.Product.Name, o.Kind, o.Namespace, o.Name)}
+			}
+			made[o.Key()] = rp.Product.Name
+		}
+	}
+	return nil
 }
 
 // fetchProducts reads the tenant's products (spec.products, else the plan's) that exist.
@@ -129,6 +156,11 @@ func (r *TenantReconciler) credential(ctx context.Context, t *tenancyv1alpha1.Te
 	}
 	switch {
 	case apierrors.IsNotFound(err):
+		// The product may have moved to another of the tenant's namespaces: its key moves
+		// with it (the old Secret is pruned once the new one is written).
+		if moved, err := r.movedCredential(ctx, t, rp, rotation); err != nil || moved != nil {
+			return moved, err
+		}
 	case err != nil:
 		return nil, fmt.Errorf("reading secret %s: %w", key, err)
 	case secret.Labels[tenancyv1alpha1.LabelTenant] != t.Name:
@@ -149,10 +181,41 @@ func (r *TenantReconciler) credential(ctx context.Context, t *tenancyv1alpha1.Te
 	return &render.Credential{Key: hex.EncodeToString(buf), Rotation: rotation}, nil
 }
 
+// productHealth is what the product Deployments' own conditions say about the products
+// that are not available: the first refusal of Pods, the first progress deadline exceeded.
+type productHealth struct {
+	// rejected names a Deployment whose Pods the API server refuses (ReplicaFailure) and
+	// quotes the refusal; "" when none.
+	rejected string
+	// deadline names a Deployment that did not become available within its progress
+	// deadline; "" when none.
+	deadline string
+}
+
+// movedCredential returns the key of the product's credentials Secret in another of the
+// tenant's namespaces, made for the current rotation, or nil.
+func (r *TenantReconciler) movedCredential(ctx context.Context, t *tenancyv1alpha1.Tenant, rp render.Resolved, rotation string) (*render.Credential, error) {
+	secrets, err := r.listManaged(ctx, render.KindSecret, t.Name)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range secrets {
+		s := o.(*corev1.Secret)
+		if s.Name != render.CredentialsName(rp.Product.Name) || s.Namespace == rp.Namespace ||
+			s.Annotations[render.AnnotationRotation] != rotation || len(s.Data[render.CredentialsKey]) == 0 {
+			continue
+		}
+		return &render.Credential{Key: string(s.Data[render.CredentialsKey]), Rotation: rotation}, nil
+	}
+	return nil, nil
+}
+
 // productStatus reads the product Deployments and reports replicas, readiness and endpoints.
-// It returns how many products are fully available.
-func (r *TenantReconciler) productStatus(ctx context.Context, t *tenancyv1alpha1.Tenant, pp *productPlan) (int, error) {
+// It returns how many products are fully available, and what the Deployments of the others
+// say about why.
+func (r *TenantReconciler) productStatus(ctx context.Context, t *tenancyv1alpha1.Tenant, pp *productPlan) (int, productHealth, error) {
 	ready := 0
+	var health productHealth
 	statuses := make([]tenancyv1alpha1.ProductStatus, 0, len(pp.resolved))
 	for _, rp := range pp.resolved {
 		st := tenancyv1alpha1.ProductStatus{
@@ -171,7 +234,7 @@ func (r *TenantReconciler) productStatus(ctx context.Context, t *tenancyv1alpha1
 				continue
 			}
 			if err != nil {
-				return 0, err
+				return 0, health, err
 			}
 			want := int32(1)
 			if d.Spec.Replicas != nil {
@@ -181,6 +244,13 @@ func (r *TenantReconciler) productStatus(ctx context.Context, t *tenancyv1alpha1
 			st.ReadyReplicas += d.Status.ReadyReplicas
 			if !deploymentAvailable(d, rp.Version.Name) {
 				available = false
+				rejected, deadline := deploymentTrouble(d)
+				if health.rejected == "" {
+					health.rejected = rejected
+				}
+				if health.deadline == "" {
+					health.deadline = deadline
+				}
 			}
 		}
 		if available {
@@ -193,7 +263,39 @@ func (r *TenantReconciler) productStatus(ctx context.Context, t *tenancyv1alpha1
 		t.Status.Products = nil
 	}
 	t.Status.ProductsReady = fmt.Sprintf("%d/%d", ready, len(pp.resolved))
-	return ready, nil
+	return ready, health, nil
+}
+
+// deploymentTrouble reads a Deployment's own conditions, as its controller writes them for
+// the current generation: a ReplicaFailure (the API server refused its Pods: quota, Pod
+// Security, LimitRange) quoted with the refusal, and a progress deadline exceeded. Both
+// are "" when the Deployment reports neither.
+func deploymentTrouble(d *appsv1.Deployment) (rejected, deadline string) {
+	if d.Status.ObservedGeneration < d.Generation {
+		return "", "" // its controller has not looked at this generation yet
+	}
+	name := d.Namespace + "/" + d.Name
+	for _, c := range d.Status.Conditions {
+		switch {
+		case c.Type == appsv1.DeploymentReplicaFailure && c.Status == corev1.ConditionTrue:
+			rejected = fmt.Sprintf("Deployment %s cannot create its Pods: %s", name, c.Message)
+		case c.Type == appsv1.DeploymentProgressing && c.Status == corev1.ConditionFalse && c.Reason == deploymentDeadlineReason:
+			deadline = fmt.Sprintf("Deployment %s did not become available within its progress deadline (%ds): %s",
+				name, ptrValue(d.Spec.ProgressDeadlineSeconds), c.Message)
+		}
+	}
+	return rejected, deadline
+}
+
+// deploymentDeadlineReason is the reason of a Deployment's Progressing=False condition once
+// its progressDeadlineSeconds passed (the deployment controller's constant).
+const deploymentDeadlineReason = "ProgressDeadlineExceeded"
+
+func ptrValue(p *int32) int32 {
+	if p == nil {
+		return 0
+	}
+	return *p
 }
 
 // deploymentAvailable reports whether a Deployment runs the wanted version with every

@@ -186,15 +186,13 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *tenancyv1alph
 	if err := r.pruneNamespaces(ctx, t, desiredNS); err != nil {
 		fail(render.KindNamespace, err)
 	}
-	if err := r.pruneChildren(ctx, t, desiredKeys, usable, lost(states), keepProducts); err != nil {
-		fail(render.KindResourceQuota, err)
-	}
+	r.pruneChildren(ctx, t, desiredKeys, usable, lost(states), keepProducts, fail)
 	outcome := productOutcome{}
 	if products != nil {
 		outcome.err = products.err
 		if products.err == nil {
 			outcome.total = len(products.resolved)
-			if outcome.ready, err = r.productStatus(ctx, t, products); err != nil {
+			if outcome.ready, outcome.health, err = r.productStatus(ctx, t, products); err != nil {
 				fail(render.KindDeployment, err)
 			}
 		}
@@ -212,7 +210,11 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *tenancyv1alph
 			r.event(t, nil, corev1.EventTypeWarning, tenancyv1alpha1.ReasonNamespaceConflict, "Reconcile", "%s", msg)
 		}
 	}
-	setConditions(t, plan, states, failures, over, outcome)
+	zero := ""
+	if products != nil && products.err == nil {
+		zero = zeroShares(t, plan, products.resolved)
+	}
+	setConditions(t, plan, states, failures, over, zero, outcome)
 
 	var errs []error
 	for _, err := range failures {
@@ -259,7 +261,7 @@ func lost(states []namespaceState) map[string]bool {
 // tenant-egress after a plan opens egress, or tenant-limits after it drops its limitRange)
 // in namespaces the tenant keeps, and every object of the tenant in a namespace it lost to
 // another tenant (nothing of one tenant stays in another's namespace).
-func (r *TenantReconciler) pruneChildren(ctx context.Context, t *tenancyv1alpha1.Tenant, desired map[render.Key]bool, usable, lost map[string]bool, keepProducts bool) error {
+func (r *TenantReconciler) pruneChildren(ctx context.Context, t *tenancyv1alpha1.Tenant, desired map[render.Key]bool, usable, lost map[string]bool, keepProducts bool, fail func(kind string, err error)) {
 	for _, kind := range namespacedKinds {
 		// While products cannot be resolved, their objects are kept, except in lost namespaces.
 		keep := keepProducts && productKinds[kind]
@@ -271,7 +273,8 @@ func (r *TenantReconciler) pruneChildren(ctx context.Context, t *tenancyv1alpha1
 		}
 		list, err := r.listManaged(ctx, kind, t.Name)
 		if err != nil {
-			return err
+			fail(kind, err)
+			continue
 		}
 		for _, o := range list {
 			key := render.Key{Kind: kind, Namespace: o.GetNamespace(), Name: o.GetName()}
@@ -280,12 +283,19 @@ func (r *TenantReconciler) pruneChildren(ctx context.Context, t *tenancyv1alpha1
 			}
 			log.FromContext(ctx).Info("deleting an object the tenant no longer needs", "kind", kind,
 				"namespace", key.Namespace, "name", key.Name)
-			if err := r.Delete(ctx, o); client.IgnoreNotFound(err) != nil {
-				return fmt.Errorf("deleting %s %s/%s: %w", kind, key.Namespace, key.Name, err)
+			if err := r.Delete(ctx, o); err != nil {
+				if !apierrors.IsNotFound(err) {
+					fail(kind, fmt.Errorf("deleting %s %s/%s: %w", kind, key.Namespace, key.Name, err))
+				}
+				continue
 			}
+			why := "the tenant no longer needs it"
+			if lost[key.Namespace] {
+				why = "the namespace belongs to another tenant"
+			}
+			r.event(t, o, corev1.EventTypeNormal, "Pruned", "Delete", "Deleted %s %s/%s: %s", kind, key.Namespace, key.Name, why)
 		}
 	}
-	return nil
 }
 
 // listManaged lists the objects of a kind that carry the tenant's label.

@@ -4,13 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
 	"github.com/openplatform/tenant-operator/internal/apply"
+	"github.com/openplatform/tenant-operator/internal/quota"
 	"github.com/openplatform/tenant-operator/internal/render"
 )
 
@@ -79,9 +83,18 @@ func conditionIs(s *tenancyv1alpha1.TenantStatus, typ string, status metav1.Cond
 type productOutcome struct {
 	total, ready int
 	err          *render.ResolveError
+	// health says why products that are not available are not (from their Deployments).
+	health productHealth
 }
 
-func setConditions(t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan, states []namespaceState, failures map[string]error, overBudget string, products productOutcome) {
+// stalled reports whether the products cannot become available without a change by
+// someone: they cannot be resolved, or their Deployments' Pods are refused or missed their
+// progress deadline.
+func (p productOutcome) stalled() bool {
+	return p.err != nil || (p.ready < p.total && (p.health.rejected != "" || p.health.deadline != ""))
+}
+
+func setConditions(t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan, states []namespaceState, failures map[string]error, overBudget, zeroShare string, products productOutcome) {
 	// NamespacesReady.
 	conflict := conflictMessage(t, states)
 	terminating := ""
@@ -111,6 +124,8 @@ func setConditions(t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan,
 	case failures[tenancyv1alpha1.ConditionQuotaReady] != nil:
 		set(t, tenancyv1alpha1.ConditionQuotaReady, metav1.ConditionFalse, failureReason(failures[tenancyv1alpha1.ConditionQuotaReady]),
 			failures[tenancyv1alpha1.ConditionQuotaReady].Error())
+	case zeroShare != "":
+		set(t, tenancyv1alpha1.ConditionQuotaReady, metav1.ConditionFalse, tenancyv1alpha1.ReasonZeroQuotaShare, zeroShare)
 	case overBudget != "":
 		set(t, tenancyv1alpha1.ConditionQuotaReady, metav1.ConditionFalse, tenancyv1alpha1.ReasonOverBudget, overBudget)
 	case plan.Spec.Quota == nil || len(plan.Spec.Quota.Hard) == 0:
@@ -128,7 +143,7 @@ func setConditions(t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan,
 
 	setProductsReady(t, failures, products)
 
-	stalled := conflict != "" || reserved != "" || products.err != nil
+	stalled := conflict != "" || reserved != "" || zeroShare != "" || products.stalled()
 	for _, err := range failures {
 		stalled = stalled || failureReason(err) == tenancyv1alpha1.ReasonObjectConflict
 	}
@@ -157,6 +172,12 @@ func setProductsReady(t *tenancyv1alpha1.Tenant, failures map[string]error, p pr
 	case p.total == 0:
 		set(t, tenancyv1alpha1.ConditionProductsReady, metav1.ConditionTrue, tenancyv1alpha1.ReasonNoProducts,
 			"The tenant has no API products.")
+	case p.ready < p.total && p.health.rejected != "":
+		set(t, tenancyv1alpha1.ConditionProductsReady, metav1.ConditionFalse, tenancyv1alpha1.ReasonPodsRejected,
+			fmt.Sprintf("%d of %d products are available. %s", p.ready, p.total, p.health.rejected))
+	case p.ready < p.total && p.health.deadline != "":
+		set(t, tenancyv1alpha1.ConditionProductsReady, metav1.ConditionFalse, tenancyv1alpha1.ReasonProgressDeadlineExceeded,
+			fmt.Sprintf("%d of %d products are available. %s", p.ready, p.total, p.health.deadline))
 	case p.ready < p.total:
 		set(t, tenancyv1alpha1.ConditionProductsReady, metav1.ConditionFalse, tenancyv1alpha1.ReasonProgressing,
 			fmt.Sprintf("%d of %d products are available; waiting for their Deployments to roll out.", p.ready, p.total))
@@ -223,4 +244,61 @@ func effectiveProducts(t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServiceP
 		out = append(out, p.Name)
 	}
 	return out
+}
+
+// zeroShares says which namespaces that run a product get a share of 0 of a key the plan's
+// quota limits (pods: "1" over three namespaces): quota admission refuses every Pod of the
+// product there. "" when none does.
+func zeroShares(t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan, resolved []render.Resolved) string {
+	if plan.Spec.Quota == nil || len(plan.Spec.Quota.Hard) == 0 || len(resolved) == 0 {
+		return ""
+	}
+	namespaces := t.DesiredNamespaces()
+	weights := make([]int64, len(namespaces))
+	for i, ns := range namespaces {
+		weights[i] = int64(ns.QuotaWeight)
+	}
+	shares, err := quota.Split(plan.Spec.Quota.Hard, weights)
+	if err != nil {
+		return "" // reported as InvalidQuota
+	}
+	products := map[string][]string{}
+	for _, rp := range resolved {
+		products[rp.Namespace] = append(products[rp.Namespace], rp.Product.Name)
+	}
+	var parts []string
+	for i, ns := range namespaces {
+		if len(products[ns.Name]) == 0 {
+			continue
+		}
+		var keys []string
+		for name, budget := range plan.Spec.Quota.Hard {
+			share := shares[i][name]
+			if podResource(name) && budget.Sign() > 0 && share.Sign() == 0 {
+				keys = append(keys, fmt.Sprintf("%s (the plan's %s split over %d namespaces)", name, budget.String(), len(namespaces)))
+			}
+		}
+		if len(keys) > 0 {
+			sort.Strings(keys)
+			parts = append(parts, fmt.Sprintf("namespace %s runs %s but its share of %s is 0",
+				ns.Name, strings.Join(products[ns.Name], ", "), strings.Join(keys, ", ")))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return strings.Join(parts, "; ") + fmt.Sprintf(
+		": its Pods would be refused. Raise plan %s's spec.quota.hard, give that namespace a larger quotaWeight, or run the product in another namespace.", plan.Name)
+}
+
+// podResource reports whether every Pod (with the LimitRange's defaults) counts against a
+// quota key: pods, and the compute requests and limits.
+func podResource(name corev1.ResourceName) bool {
+	switch n := string(name); {
+	case n == "pods", n == "cpu", n == "memory", n == "ephemeral-storage":
+		return true
+	case strings.HasPrefix(n, "requests.") || strings.HasPrefix(n, "limits."):
+		return n != "requests.storage" // persistent volume claims, not Pods
+	}
+	return false
 }

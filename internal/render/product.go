@@ -47,6 +47,12 @@ const (
 
 	// nonRootUID is the user product containers run as.
 	nonRootUID = int64(65532)
+
+	// ProgressDeadlineSeconds is how long a product Deployment may take to make a rollout
+	// available before its controller reports ProgressDeadlineExceeded and the tenant's
+	// ProductsReady says so: five minutes, for API services that start in seconds and pull
+	// images of a few hundred megabytes (Kubernetes' default is ten).
+	ProgressDeadlineSeconds = int32(300)
 )
 
 // Resolved is one of a tenant's products with the version, namespace and plan entry that
@@ -294,6 +300,7 @@ func deployment(in ProductInput, c *tenancyv1alpha1.Component) Object {
 		WithLabels(componentLabels(t, r, c.Name)).
 		WithSpec(appsv1ac.DeploymentSpec().
 			WithReplicas(replicas).
+			WithProgressDeadlineSeconds(ProgressDeadlineSeconds).
 			WithSelector(metav1ac.LabelSelector().WithMatchLabels(selectorLabels(t, r.Product.Name, c.Name))).
 			WithTemplate(template))
 	return Object{Kind: KindDeployment, Namespace: r.Namespace, Name: name, Apply: d}
