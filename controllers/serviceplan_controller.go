@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -33,8 +32,9 @@ const maxListedTenants = 100
 // created at once make a few status writes per second instead of one write each.
 const statusBatchDelay = time.Second
 
-// ServicePlanReconciler reports how many tenants are on a plan and whether the products it
-// names exist.
+// ServicePlanReconciler reports how many tenants are on a plan and whether the plan can
+// work: the products it names exist, its limitRange can be applied, and its quota does not
+// make Kubernetes refuse the Pods of its products (planReadyCondition).
 type ServicePlanReconciler struct {
 	client.Client
 }
@@ -66,28 +66,21 @@ func (r *ServicePlanReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	plan.Status.Tenants = int32(len(names))
 	plan.Status.TenantNames = capNames(names)
 
-	var missing []string
+	// The products the plan names that exist, for the Ready condition (a missing one is
+	// absent from the map).
+	products := make(map[string]*tenancyv1alpha1.ApiProduct, len(plan.Spec.Products))
 	for _, p := range plan.Spec.Products {
-		err := r.Get(ctx, client.ObjectKey{Name: p.Name}, &tenancyv1alpha1.ApiProduct{})
+		product := &tenancyv1alpha1.ApiProduct{}
+		err := r.Get(ctx, client.ObjectKey{Name: p.Name}, product)
 		switch {
 		case apierrors.IsNotFound(err):
-			missing = append(missing, p.Name)
+			continue
 		case err != nil:
 			return ctrl.Result{}, fmt.Errorf("reading product %s: %w", p.Name, err)
 		}
+		products[p.Name] = product
 	}
-	cond := metav1.Condition{Type: tenancyv1alpha1.ConditionReady, ObservedGeneration: plan.Generation}
-	if !plan.DeletionTimestamp.IsZero() {
-		cond.Status, cond.Reason = metav1.ConditionFalse, tenancyv1alpha1.ReasonInUse
-		cond.Message = inUseMessage("ServicePlan", names)
-	} else if len(missing) > 0 {
-		cond.Status, cond.Reason = metav1.ConditionFalse, tenancyv1alpha1.ReasonProductNotFound
-		cond.Message = fmt.Sprintf("ApiProduct %s does not exist: create it or remove it from spec.products.",
-			strings.Join(missing, ", "))
-	} else {
-		cond.Status, cond.Reason = metav1.ConditionTrue, tenancyv1alpha1.ReasonReconciled
-		cond.Message = fmt.Sprintf("The plan is in use by %d tenants.", plan.Status.Tenants)
-	}
+	cond := planReadyCondition(plan, products, names, !plan.DeletionTimestamp.IsZero())
 	meta.SetStatusCondition(&plan.Status.Conditions, cond)
 	setPrivilegedCondition(plan)
 	plan.Status.ObservedGeneration = plan.Generation
@@ -102,7 +95,8 @@ func (r *ServicePlanReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 }
 
 // SetupWithManager watches plans, the tenants on them (a tenant moving between plans updates
-// both), and the products they name.
+// both), and the products they name (a change of a product's components, e.g. their
+// resources, re-evaluates the plans that name it).
 func (r *ServicePlanReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	enqueue := func(q workqueue.TypedRateLimitingInterface[reconcile.Request], plan string) {
 		if plan != "" {

@@ -40,8 +40,11 @@ func TestServicePlanStatus(t *testing.T) {
 		Spec: tenancyv1alpha1.ApiProductSpec{
 			DefaultVersion: "v1",
 			Versions: []tenancyv1alpha1.ProductVersion{{
-				Name:       "v1",
-				Components: []tenancyv1alpha1.Component{{Name: "api", Image: "registry.example.com/api:1.0.0"}},
+				Name: "v1",
+				// The plan's quota limits requests.cpu: without a request the plan would be
+				// MissingResourceDefaults (TestSprMissingResourceDefaults).
+				Components: []tenancyv1alpha1.Component{{Name: "api", Image: "registry.example.com/api:1.0.0",
+					Resources: &tenancyv1alpha1.ComputeResources{Requests: rl("cpu", "100m")}}},
 			}},
 		},
 	})

@@ -39,7 +39,7 @@ type productPlan struct {
 // planProducts resolves the tenant's products and renders their objects. Credentials are
 // read from the existing Secrets and generated only when a Secret is missing or the tenant's
 // rotate-credentials annotation changed.
-func (r *TenantReconciler) planProducts(ctx context.Context, t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan, products map[string]*tenancyv1alpha1.ApiProduct) (*productPlan, error) {
+func (r *TenantReconciler) planProducts(ctx context.Context, t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan, products map[string]*tenancyv1alpha1.ApiProduct, usable map[string]bool) (*productPlan, error) {
 	resolved, rerr := render.ResolveProducts(t, plan, products)
 	if rerr != nil {
 		return &productPlan{err: rerr}, nil
@@ -59,12 +59,17 @@ func (r *TenantReconciler) planProducts(ctx context.Context, t *tenancyv1alpha1.
 	}
 	for _, rp := range resolved {
 		in := render.ProductInput{Tenant: t, Resolved: rp, Routes: routes}
-		if render.UsesAPIKey(rp.Product) {
+		switch {
+		case render.UsesAPIKey(rp.Product) && usable[rp.Namespace]:
 			cred, err := r.credential(ctx, t, rp)
 			if err != nil {
 				return nil, err
 			}
 			in.Credential = cred
+		case render.UsesAPIKey(rp.Product):
+			// Nothing is written into a namespace the tenant cannot use (another tenant's,
+			// reserved, terminating), so its key is not looked up there either.
+			in.Credential = &render.Credential{}
 		}
 		out.objects = append(out.objects, render.Product(in)...)
 	}

@@ -166,7 +166,7 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *tenancyv1alph
 
 	// Products: while they cannot be resolved (a missing product or version) nothing of
 	// them is written or pruned, so a typo in a plan never deletes a running product.
-	products, err := r.planProducts(ctx, t, plan, productsByName)
+	products, err := r.planProducts(ctx, t, plan, productsByName, usable)
 	if err != nil {
 		fail(render.KindDeployment, err)
 	}
