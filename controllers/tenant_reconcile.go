@@ -364,6 +364,13 @@ func (r *TenantReconciler) setQuotaStatus(ctx context.Context, t *tenancyv1alpha
 	sort.Strings(over)
 	t.Status.Quota = &tenancyv1alpha1.QuotaStatus{Hard: plan.Spec.Quota.Hard.DeepCopy()}
 	if sum := quota.Sum(used...); len(sum) > 0 {
+		// The keys of the plan's budget: tenant-quota also holds NodePort and LoadBalancer
+		// Services at 0, which are no part of what the plan sells.
+		for name := range sum {
+			if _, ok := plan.Spec.Quota.Hard[name]; !ok {
+				delete(sum, name)
+			}
+		}
 		t.Status.Quota.Used = sum
 	}
 	if len(over) == 0 {
