@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -21,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
+	"github.com/openplatform/tenant-operator/internal/conditions"
 )
 
 // ApiProductReconciler reports which tenants run a product and on which versions, and keeps
@@ -70,7 +70,7 @@ func (r *ApiProductReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		Message: fmt.Sprintf("The product runs for %d tenants.", len(names))}
 	if !p.DeletionTimestamp.IsZero() {
 		cond.Status, cond.Reason = metav1.ConditionFalse, tenancyv1alpha1.ReasonInUse
-		cond.Message = inUseMessage("ApiProduct", names)
+		cond.Message = conditions.InUseMessage("ApiProduct", names)
 	}
 	meta.SetStatusCondition(&p.Status.Conditions, cond)
 	p.Status.ObservedGeneration = p.Generation
@@ -108,20 +108,6 @@ func capNames(names []string) []string {
 		return names[:maxListedTenants]
 	}
 	return names
-}
-
-// inUseMessage says which tenants hold an object that is being deleted.
-func inUseMessage(kind string, names []string) string {
-	shown := names
-	if len(shown) > 10 {
-		shown = shown[:10]
-	}
-	more := ""
-	if len(names) > len(shown) {
-		more = fmt.Sprintf(" and %d more", len(names)-len(shown))
-	}
-	return fmt.Sprintf("The %s is being deleted but tenants %s%s still use it: move them off it, and deletion completes.",
-		kind, strings.Join(shown, ", "), more)
 }
 
 // SetupWithManager watches products and the tenants that use them.

@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
+	"github.com/openplatform/tenant-operator/internal/conditions"
 	"github.com/openplatform/tenant-operator/internal/render"
 )
 
@@ -267,7 +268,7 @@ func TestStuckDeletionSaysWhy(t *testing.T) {
 		if c == nil || c.Reason != tenancyv1alpha1.ReasonDeleting || !strings.Contains(c.Message, "namespace "+name) || !strings.Contains(c.Message, hold) {
 			return fmt.Errorf("Ready %s, want Deleting naming namespace %s and quoting %q", describeConditions(tn.Status.Conditions), name, hold)
 		}
-		for _, typ := range detailConditions {
+		for _, typ := range conditions.DetailConditions {
 			if err := wantCondition(tn.Status.Conditions, typ, metav1.ConditionFalse, tenancyv1alpha1.ReasonDeleting); err != nil {
 				return err
 			}

@@ -9,7 +9,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -22,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
+	"github.com/openplatform/tenant-operator/internal/conditions"
 )
 
 // maxListedTenants caps status.tenantNames so a popular plan's status stays small.
@@ -34,7 +34,7 @@ const statusBatchDelay = time.Second
 
 // ServicePlanReconciler reports how many tenants are on a plan and whether the plan can
 // work: the products it names exist, its limitRange can be applied, and its quota does not
-// make Kubernetes refuse the Pods of its products (planReadyCondition).
+// make Kubernetes refuse the Pods of its products (conditions.PlanReady).
 type ServicePlanReconciler struct {
 	client.Client
 }
@@ -80,9 +80,9 @@ func (r *ServicePlanReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		}
 		products[p.Name] = product
 	}
-	cond := planReadyCondition(plan, products, names, !plan.DeletionTimestamp.IsZero())
+	cond := conditions.PlanReady(plan, products, names, !plan.DeletionTimestamp.IsZero())
 	meta.SetStatusCondition(&plan.Status.Conditions, cond)
-	setPrivilegedCondition(plan)
+	conditions.SetPlanPrivileged(plan)
 	plan.Status.ObservedGeneration = plan.Generation
 
 	if equality.Semantic.DeepEqual(orig.Status, plan.Status) {
@@ -137,21 +137,4 @@ func (r *ServicePlanReconciler) plansForProduct(ctx context.Context, o client.Ob
 		reqs[i] = reconcile.Request{NamespacedName: types.NamespacedName{Name: p.Name}}
 	}
 	return reqs
-}
-
-// setPrivilegedCondition warns, with PrivilegedPods=True, that a plan with podSecurity
-// privileged lets owners run privileged Pods: root on the node, and through the node every
-// other tenant's Pods and Secrets on it. The plan still works (Ready is not affected); the
-// condition is removed once the plan is restricted or baseline.
-func setPrivilegedCondition(plan *tenancyv1alpha1.ServicePlan) {
-	if plan.Spec.PodSecurity != tenancyv1alpha1.PodSecurityPrivileged {
-		meta.RemoveStatusCondition(&plan.Status.Conditions, tenancyv1alpha1.ConditionPrivilegedPods)
-		return
-	}
-	meta.SetStatusCondition(&plan.Status.Conditions, metav1.Condition{
-		Type: tenancyv1alpha1.ConditionPrivilegedPods, Status: metav1.ConditionTrue,
-		Reason: tenancyv1alpha1.ReasonPrivilegedPods, ObservedGeneration: plan.Generation,
-		Message: "podSecurity is privileged: tenant owners can run privileged Pods, which are root on their node " +
-			"and reach every other tenant's Pods and Secrets there. Use restricted or baseline, or give such tenants nodes of their own.",
-	})
 }

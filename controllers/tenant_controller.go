@@ -28,6 +28,7 @@ import (
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
 	"github.com/openplatform/tenant-operator/internal/apply"
+	"github.com/openplatform/tenant-operator/internal/conditions"
 )
 
 // TenantReconciler turns a Tenant into isolated, quota-bounded namespaces.
@@ -63,7 +64,7 @@ type TenantReconciler struct {
 
 // Reconcile brings one Tenant's namespaces and their contents to the desired state and
 // records what it found in the Tenant's status, which it writes at most once per pass.
-func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
+func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
 	t := &tenancyv1alpha1.Tenant{}
 	if err := r.Get(ctx, req.NamespacedName, t); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -89,10 +90,28 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ c
 		if equality.Semantic.DeepEqual(origStatus, &t.Status) {
 			return
 		}
+		// The status the pass started from is the precondition of the write: a pass that
+		// worked from a cache behind the operator's own last write is retried at once
+		// instead of writing (and reporting) what it cannot know.
 		base := t.DeepCopy()
 		base.Status = *origStatus
-		if err := r.Status().Patch(ctx, t, client.MergeFrom(base)); err != nil && !apierrors.IsNotFound(err) && retErr == nil {
-			retErr = fmt.Errorf("writing the status of tenant %s: %w", t.Name, err)
+		err := r.Status().Patch(ctx, t, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+		switch {
+		case apierrors.IsConflict(err):
+			if retErr == nil {
+				res = ctrl.Result{Requeue: true}
+			}
+			return
+		case apierrors.IsNotFound(err):
+			return
+		case err != nil:
+			if retErr == nil {
+				retErr = fmt.Errorf("writing the status of tenant %s: %w", t.Name, err)
+			}
+			return
+		}
+		for _, e := range conditions.TenantEvents(origStatus, &t.Status) {
+			r.event(t, e.Related, e.Type, e.Reason, e.Action, "%s", e.Note)
 		}
 	}()
 
@@ -107,7 +126,7 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ c
 		}
 	}
 	if len(t.Status.Conditions) == 0 {
-		markProgressing(t, "Provisioning the tenant for the first time.")
+		conditions.MarkProgressing(t, "Provisioning the tenant for the first time.")
 	}
 	return r.reconcileNormal(ctx, t)
 }

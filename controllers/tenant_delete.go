@@ -11,7 +11,6 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -20,6 +19,7 @@ import (
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
 	"github.com/openplatform/tenant-operator/internal/apply"
+	"github.com/openplatform/tenant-operator/internal/conditions"
 	"github.com/openplatform/tenant-operator/internal/render"
 )
 
@@ -44,7 +44,7 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *tenancyv1alph
 		log.FromContext(ctx).Info("the Tenant CRD is being deleted: keeping the tenant's namespaces and objects")
 		return ctrl.Result{}, r.removeFinalizer(ctx, t)
 	}
-	markDeleting(t, "Deleting the tenant's namespaces and access.")
+	conditions.MarkDeleting(t, "Deleting the tenant's namespaces and access.")
 
 	name := render.ReaderName(t.Name)
 	for _, o := range []client.Object{
@@ -99,7 +99,7 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *tenancyv1alph
 		}
 	}
 	if len(waiting) > 0 {
-		markDeleting(t, "Waiting for "+strings.Join(waiting, "; ")+".")
+		conditions.MarkDeleting(t, "Waiting for "+strings.Join(waiting, "; ")+".")
 		return ctrl.Result{RequeueAfter: namespaceGoneRequeue}, nil
 	}
 
@@ -212,16 +212,4 @@ func stuckMessage(ns *corev1.Namespace) string {
 		return fmt.Sprintf("namespace %s to be deleted", ns.Name)
 	}
 	return fmt.Sprintf("namespace %s to be deleted (%s)", ns.Name, strings.Join(holds, " "))
-}
-
-// markDeleting reports a tenant being deleted: Ready=False, Reconciling=True, and every
-// detail condition False with reason Deleting, so that none still says what was true before
-// the deletion (namespaces active, products available).
-func markDeleting(t *tenancyv1alpha1.Tenant, msg string) {
-	set(t, tenancyv1alpha1.ConditionReady, metav1.ConditionFalse, tenancyv1alpha1.ReasonDeleting, msg)
-	set(t, tenancyv1alpha1.ConditionReconciling, metav1.ConditionTrue, tenancyv1alpha1.ReasonDeleting, msg)
-	for _, typ := range detailConditions {
-		set(t, typ, metav1.ConditionFalse, tenancyv1alpha1.ReasonDeleting, "The tenant is being deleted.")
-	}
-	meta.RemoveStatusCondition(&t.Status.Conditions, tenancyv1alpha1.ConditionStalled)
 }

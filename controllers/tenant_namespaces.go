@@ -3,7 +3,6 @@ package controllers
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -12,40 +11,20 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
+	"github.com/openplatform/tenant-operator/internal/conditions"
 	"github.com/openplatform/tenant-operator/internal/render"
 )
-
-// namespaceState is what the operator found for one of the namespaces a Tenant asks for.
-type namespaceState struct {
-	name    string
-	phase   tenancyv1alpha1.NamespacePhase
-	adopted bool
-	// adopting is true for a namespace handed over by annotation that is not labelled yet.
-	adopting bool
-	// conflictOwner is the tenant that owns a conflicting namespace, if any.
-	conflictOwner string
-	// reserved says why the namespace can never be a tenant namespace (empty: it can).
-	reserved string
-	// releaseReserved is set for a reserved namespace that still carries this tenant's
-	// label (it became reserved after the tenant got it): the operator lets go of it.
-	releaseReserved bool
-}
-
-// usable reports whether the operator may write the namespace and its contents.
-func (s namespaceState) usable() bool {
-	return s.phase == tenancyv1alpha1.NamespacePending || s.phase == tenancyv1alpha1.NamespaceActive
-}
 
 // classifyNamespaces looks up every namespace the tenant asks for. A namespace that exists
 // belongs to the tenant when it carries the tenant label, or when an admin annotated it
 // tenancy.openplatform.io/adopt=<tenant> and no other tenant owns it. Anything else is a
 // conflict and is left untouched.
-func (r *TenantReconciler) classifyNamespaces(ctx context.Context, t *tenancyv1alpha1.Tenant) ([]namespaceState, error) {
+func (r *TenantReconciler) classifyNamespaces(ctx context.Context, t *tenancyv1alpha1.Tenant) ([]conditions.Namespace, error) {
 	reserved, err := r.reservedNamespaces(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var states []namespaceState
+	var states []conditions.Namespace
 	for _, want := range t.DesiredNamespaces() {
 		ns := &corev1.Namespace{}
 		err := r.Get(ctx, client.ObjectKey{Name: want.Name}, ns)
@@ -53,32 +32,32 @@ func (r *TenantReconciler) classifyNamespaces(ctx context.Context, t *tenancyv1a
 			if err != nil && !apierrors.IsNotFound(err) {
 				return nil, fmt.Errorf("reading namespace %s: %w", want.Name, err)
 			}
-			s := namespaceState{name: want.Name, phase: tenancyv1alpha1.NamespaceConflict, reserved: why}
+			s := conditions.Namespace{Name: want.Name, Phase: tenancyv1alpha1.NamespaceConflict, Reserved: why}
 			if err == nil && ns.Labels[tenancyv1alpha1.LabelTenant] == t.Name {
-				s.releaseReserved = true
+				s.ReleaseReserved = true
 			}
 			states = append(states, s)
 			continue
 		}
 		if apierrors.IsNotFound(err) {
-			states = append(states, namespaceState{name: want.Name, phase: tenancyv1alpha1.NamespacePending})
+			states = append(states, conditions.Namespace{Name: want.Name, Phase: tenancyv1alpha1.NamespacePending})
 			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("reading namespace %s: %w", want.Name, err)
 		}
 		owner := ns.Labels[tenancyv1alpha1.LabelTenant]
-		s := namespaceState{name: want.Name, phase: tenancyv1alpha1.NamespaceActive}
+		s := conditions.Namespace{Name: want.Name, Phase: tenancyv1alpha1.NamespaceActive}
 		switch {
 		case owner == t.Name:
-			s.adopted = ns.Annotations[tenancyv1alpha1.AnnotationAdopted] == "true"
+			s.Adopted = ns.Annotations[tenancyv1alpha1.AnnotationAdopted] == "true"
 		case owner == "" && ns.Annotations[tenancyv1alpha1.AnnotationAdopt] == t.Name:
-			s.adopted, s.adopting = true, true
+			s.Adopted, s.Adopting = true, true
 		default:
-			s.phase, s.conflictOwner = tenancyv1alpha1.NamespaceConflict, owner
+			s.Phase, s.ConflictOwner = tenancyv1alpha1.NamespaceConflict, owner
 		}
-		if s.phase == tenancyv1alpha1.NamespaceActive && !ns.DeletionTimestamp.IsZero() {
-			s.phase = tenancyv1alpha1.NamespaceTerminating
+		if s.Phase == tenancyv1alpha1.NamespaceActive && !ns.DeletionTimestamp.IsZero() {
+			s.Phase = tenancyv1alpha1.NamespaceTerminating
 		}
 		states = append(states, s)
 	}
@@ -199,42 +178,4 @@ func peerNamespaces(plan *tenancyv1alpha1.ServicePlan) []string {
 		}
 	}
 	return out
-}
-
-// reservedMessage explains the tenant's reserved namespaces, or "".
-func reservedMessage(states []namespaceState) string {
-	var parts []string
-	for _, s := range states {
-		if s.reserved != "" {
-			parts = append(parts, fmt.Sprintf("namespace %s is reserved: %s", s.name, s.reserved))
-		}
-	}
-	if len(parts) == 0 {
-		return ""
-	}
-	return strings.Join(parts, "; ") + ". Remove it from spec.namespaces: reserved namespaces never become tenant namespaces, not even by adoption."
-}
-
-// conflictMessage explains conflicting namespaces and how to resolve them.
-func conflictMessage(t *tenancyv1alpha1.Tenant, states []namespaceState) string {
-	var parts []string
-	for _, s := range states {
-		if s.phase != tenancyv1alpha1.NamespaceConflict || s.reserved != "" {
-			continue
-		}
-		if s.conflictOwner != "" {
-			parts = append(parts, fmt.Sprintf(
-				"namespace %s belongs to tenant %s: remove it from spec.namespaces here (adoption cannot take a namespace from another tenant)",
-				s.name, s.conflictOwner))
-		} else {
-			parts = append(parts, fmt.Sprintf(
-				"namespace %s already exists and does not belong to this tenant: remove it from spec.namespaces, or have an admin annotate it %s=%s to hand it over",
-				s.name, tenancyv1alpha1.AnnotationAdopt, t.Name))
-		}
-	}
-	if len(parts) == 0 {
-		return ""
-	}
-	sort.Strings(parts)
-	return strings.Join(parts, "; ") + "."
 }

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
+	"github.com/openplatform/tenant-operator/internal/conditions"
 	"github.com/openplatform/tenant-operator/internal/render"
 )
 
@@ -186,15 +187,19 @@ func (r *TenantReconciler) credential(ctx context.Context, t *tenancyv1alpha1.Te
 	return &render.Credential{Key: hex.EncodeToString(buf), Rotation: rotation}, nil
 }
 
-// productHealth is what the product Deployments' own conditions say about the products
-// that are not available: the first refusal of Pods, the first progress deadline exceeded.
-type productHealth struct {
-	// rejected names a Deployment whose Pods the API server refuses (ReplicaFailure) and
-	// quotes the refusal; "" when none.
-	rejected string
-	// deadline names a Deployment that did not become available within its progress
-	// deadline; "" when none.
-	deadline string
+// effectiveProducts are the tenant's products: spec.products, else every product of the plan.
+func effectiveProducts(t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan) []string {
+	var out []string
+	if len(t.Spec.Products) > 0 {
+		for _, p := range t.Spec.Products {
+			out = append(out, p.Name)
+		}
+		return out
+	}
+	for _, p := range plan.Spec.Products {
+		out = append(out, p.Name)
+	}
+	return out
 }
 
 // movedCredential returns the key of the product's credentials Secret in another of the
@@ -218,9 +223,9 @@ func (r *TenantReconciler) movedCredential(ctx context.Context, t *tenancyv1alph
 // productStatus reads the product Deployments and reports replicas, readiness and endpoints.
 // It returns how many products are fully available, and what the Deployments of the others
 // say about why.
-func (r *TenantReconciler) productStatus(ctx context.Context, t *tenancyv1alpha1.Tenant, pp *productPlan) (int, productHealth, error) {
+func (r *TenantReconciler) productStatus(ctx context.Context, t *tenancyv1alpha1.Tenant, pp *productPlan) (int, conditions.ProductHealth, error) {
 	ready := 0
-	var health productHealth
+	var health conditions.ProductHealth
 	statuses := make([]tenancyv1alpha1.ProductStatus, 0, len(pp.resolved))
 	for _, rp := range pp.resolved {
 		st := tenancyv1alpha1.ProductStatus{
@@ -250,11 +255,11 @@ func (r *TenantReconciler) productStatus(ctx context.Context, t *tenancyv1alpha1
 			if !deploymentAvailable(d, rp.Version.Name) {
 				available = false
 				rejected, deadline := deploymentTrouble(d)
-				if health.rejected == "" {
-					health.rejected = rejected
+				if health.Rejected == "" {
+					health.Rejected = rejected
 				}
-				if health.deadline == "" {
-					health.deadline = deadline
+				if health.Deadline == "" {
+					health.Deadline = deadline
 				}
 			}
 		}

@@ -2,7 +2,6 @@ package controllers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -12,12 +11,12 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
 	"github.com/openplatform/tenant-operator/internal/apply"
+	"github.com/openplatform/tenant-operator/internal/conditions"
 	"github.com/openplatform/tenant-operator/internal/quota"
 	"github.com/openplatform/tenant-operator/internal/render"
 )
@@ -48,210 +47,17 @@ var conditionOf = map[string]string{
 	render.KindHTTPRoute:          tenancyv1alpha1.ConditionProductsReady,
 }
 
-// reconcileNormal provisions the tenant: plan lookup, namespaces, their contents, the
-// cluster-wide RBAC, pruning, and status.
-func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *tenancyv1alpha1.Tenant) (ctrl.Result, error) {
-	plan := &tenancyv1alpha1.ServicePlan{}
-	if err := r.Get(ctx, client.ObjectKey{Name: t.Spec.Plan}, plan); err != nil {
-		if !apierrors.IsNotFound(err) {
-			return ctrl.Result{}, fmt.Errorf("reading plan %s: %w", t.Spec.Plan, err)
-		}
-		r.stall(ctx, t, tenancyv1alpha1.ReasonPlanNotFound, fmt.Sprintf(
-			"ServicePlan %q does not exist: create it, or set spec.plan to an existing plan (kubectl get serviceplans).", t.Spec.Plan))
-		return ctrl.Result{}, nil
-	}
-
-	want := t.DesiredNamespaces()
-	maxNS := plan.Spec.MaxNamespaces
-	if maxNS < 1 {
-		maxNS = 1
-	}
-	if len(want) > int(maxNS) {
-		r.stall(ctx, t, tenancyv1alpha1.ReasonTooManyNamespaces, fmt.Sprintf(
-			"spec.namespaces lists %d namespaces but plan %s allows %d: remove namespaces or move the tenant to a plan with a larger maxNamespaces.",
-			len(want), plan.Name, maxNS))
-		return ctrl.Result{}, nil
-	}
-
-	states, err := r.classifyNamespaces(ctx, t)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	for _, s := range states {
-		if !s.releaseReserved {
-			continue
-		}
-		if err := r.releaseNamespace(ctx, t, s.name); err != nil {
-			return ctrl.Result{}, err
-		}
-		r.event(t, namespaceRef(s.name), corev1.EventTypeWarning, tenancyv1alpha1.ReasonReservedNamespace, "Release",
-			"Released namespace %s: it is reserved (%s)", s.name, s.reserved)
-	}
-	adopted := map[string]bool{}
-	usable := map[string]bool{}
-	desiredNS := map[string]bool{}
-	for _, s := range states {
-		desiredNS[s.name] = true
-		if s.adopted {
-			adopted[s.name] = true
-		}
-		if s.usable() {
-			usable[s.name] = true
-		}
-	}
-
-	productsByName, err := r.fetchProducts(ctx, t, plan)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	desired, err := render.Tenant(render.Input{Tenant: t, Plan: plan, Adopted: adopted,
-		Hostnames: render.Hostnames(t, plan, productsByName)})
-	if err != nil {
-		r.stall(ctx, t, tenancyv1alpha1.ReasonInvalidQuota, fmt.Sprintf(
-			"The quota of plan %s cannot be split: %v. Fix the plan's spec.quota.hard.", plan.Name, err))
-		return ctrl.Result{}, nil
-	}
-	r.setPlan(ctx, t, plan)
-
-	failures := map[string]error{} // condition type -> first failure
-	fail := func(kind string, err error) {
-		if c := conditionOf[kind]; failures[c] == nil {
-			failures[c] = err
-		}
-	}
-
-	// One applier for the pass: it remembers the namespaces it created, in which nothing
-	// but the operator's objects can be yet.
-	ap := r.applier()
-	// Namespaces first: their contents need them.
-	for i, o := range desired.Namespaces {
-		if !usable[o.Name] {
-			continue
-		}
-		wrote, err := ap.Ensure(ctx, o)
-		if err != nil {
-			// Lost to another tenant (a race for the name, or a cache that lagged):
-			// nothing of this tenant is written into it.
-			var conflict *apply.ConflictError
-			if errors.As(err, &conflict) {
-				states[i].phase, states[i].conflictOwner = tenancyv1alpha1.NamespaceConflict, conflict.Owner
-			} else {
-				fail(o.Kind, err)
-			}
-			delete(usable, o.Name)
-			continue
-		}
-		if wrote && states[i].phase == tenancyv1alpha1.NamespacePending {
-			states[i].phase = tenancyv1alpha1.NamespaceActive
-			r.event(t, namespaceRef(o.Name), corev1.EventTypeNormal, "NamespaceCreated", "Create", "Created namespace %s", o.Name)
-		} else if wrote && states[i].adopting {
-			r.event(t, namespaceRef(o.Name), corev1.EventTypeNormal, "NamespaceAdopted", "Adopt", "Adopted namespace %s", o.Name)
-		}
-	}
-	desiredKeys := map[render.Key]bool{}
-	for _, o := range desired.Namespaced {
-		desiredKeys[o.Key()] = true
-		if !usable[o.Namespace] {
-			continue
-		}
-		if _, err := ap.Ensure(ctx, o); err != nil {
-			fail(o.Kind, err)
-		}
-	}
-	for _, o := range desired.Cluster {
-		if _, err := ap.Ensure(ctx, o); err != nil {
-			fail(o.Kind, err)
-		}
-	}
-
-	// Products: while they cannot be resolved (a missing product or version) nothing of
-	// them is written or pruned, so a typo in a plan never deletes a running product.
-	products, err := r.planProducts(ctx, t, plan, productsByName, usable)
-	if err != nil {
-		fail(render.KindDeployment, err)
-	}
-	keepProducts := products == nil || products.err != nil
-	if !keepProducts {
-		for _, o := range products.objects {
-			desiredKeys[o.Key()] = true
-			if !usable[o.Namespace] {
-				continue
-			}
-			if _, err := ap.Ensure(ctx, o); err != nil {
-				fail(o.Kind, err)
-			}
-		}
-	}
-
-	if err := r.pruneNamespaces(ctx, t, desiredNS); err != nil {
-		fail(render.KindNamespace, err)
-	}
-	r.pruneChildren(ctx, t, desiredKeys, usable, lost(states), keepProducts, fail)
-	outcome := productOutcome{}
-	if products != nil {
-		outcome.err = products.err
-		if products.err == nil {
-			outcome.total = len(products.resolved)
-			if outcome.ready, outcome.health, err = r.productStatus(ctx, t, products); err != nil {
-				fail(render.KindDeployment, err)
-			}
-		}
-	}
-
-	r.setNamespaceStatus(t, states)
-	over, err := r.setQuotaStatus(ctx, t, plan, usable)
-	if err != nil {
-		fail(render.KindResourceQuota, err)
-	}
-	if msg := conflictMessage(t, states); msg != "" {
-		if !r.reported(ctx, t, func(s *tenancyv1alpha1.TenantStatus) bool {
-			return conditionIs(s, tenancyv1alpha1.ConditionNamespacesReady, metav1.ConditionFalse, tenancyv1alpha1.ReasonNamespaceConflict)
-		}) {
-			r.event(t, nil, corev1.EventTypeWarning, tenancyv1alpha1.ReasonNamespaceConflict, "Reconcile", "%s", msg)
-		}
-	}
-	zero := ""
-	if products != nil && products.err == nil {
-		zero = zeroShares(t, plan, products.resolved)
-	}
-	setConditions(t, plan, states, failures, over, zero, outcome)
-
-	var errs []error
-	for _, err := range failures {
-		errs = append(errs, err)
-	}
-	result := ctrl.Result{}
-	if products != nil && products.routesPending {
-		// The HTTPRoute CRD was just installed and its API is not served yet.
-		result.RequeueAfter = routesPendingRequeue
-	}
-	return result, errors.Join(errs...)
-}
-
-// setPlan records in status.plan the plan the tenant is applied with, and a PlanChanged
-// Event when the tenant was applied with another plan before (a new tenant has none).
-func (r *TenantReconciler) setPlan(ctx context.Context, t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan) {
-	var prev string
-	if !r.reported(ctx, t, func(s *tenancyv1alpha1.TenantStatus) bool {
-		prev = s.Plan
-		return s.Plan == "" || s.Plan == plan.Name
-	}) {
-		r.event(t, plan, corev1.EventTypeNormal, "PlanChanged", "ChangePlan", "Plan changed from %s to %s", prev, plan.Name)
-	}
-	t.Status.Plan = plan.Name
-}
-
 // namespaceRef names a namespace as the related object of an Event.
 func namespaceRef(name string) *corev1.Namespace {
 	return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
 }
 
 // lost are the namespaces the tenant lists that belong to another tenant.
-func lost(states []namespaceState) map[string]bool {
+func lost(states []conditions.Namespace) map[string]bool {
 	out := map[string]bool{}
 	for _, s := range states {
-		if s.phase == tenancyv1alpha1.NamespaceConflict && s.reserved == "" {
-			out[s.name] = true
+		if s.Phase == tenancyv1alpha1.NamespaceConflict && s.Reserved == "" {
+			out[s.Name] = true
 		}
 	}
 	return out
@@ -326,12 +132,12 @@ func (r *TenantReconciler) listManaged(ctx context.Context, kind, tenant string,
 }
 
 // setNamespaceStatus records the namespaces and how many are Active.
-func (r *TenantReconciler) setNamespaceStatus(t *tenancyv1alpha1.Tenant, states []namespaceState) {
+func (r *TenantReconciler) setNamespaceStatus(t *tenancyv1alpha1.Tenant, states []conditions.Namespace) {
 	t.Status.Namespaces = make([]tenancyv1alpha1.NamespaceStatus, len(states))
 	t.Status.NamespaceCount = 0
 	for i, s := range states {
-		t.Status.Namespaces[i] = tenancyv1alpha1.NamespaceStatus{Name: s.name, Phase: s.phase, Adopted: s.adopted}
-		if s.phase == tenancyv1alpha1.NamespaceActive {
+		t.Status.Namespaces[i] = tenancyv1alpha1.NamespaceStatus{Name: s.Name, Phase: s.Phase, Adopted: s.Adopted}
+		if s.Phase == tenancyv1alpha1.NamespaceActive {
 			t.Status.NamespaceCount++
 		}
 	}

@@ -1,12 +1,13 @@
-package controllers
+package conditions
 
-// Table tests of planReadyCondition: pure, no API server (they run in the envtest binary
-// only because the package's TestMain starts one).
+// Table tests of PlanReady.
 
 import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
@@ -285,7 +286,7 @@ func TestPlanStatusReady(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := planReadyCondition(tc.plan, tc.products, tc.tenants, tc.deleting)
+			got := PlanReady(tc.plan, tc.products, tc.tenants, tc.deleting)
 			if got.Type != tenancyv1alpha1.ConditionReady || got.Status != tc.status || got.Reason != tc.reason {
 				t.Fatalf("got %s=%s reason %s (%s), want %s reason %s", got.Type, got.Status, got.Reason, got.Message, tc.status, tc.reason)
 			}
@@ -306,5 +307,34 @@ func TestPlanStatusReady(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Builders of the table tests.
+
+func rl(kv ...string) corev1.ResourceList {
+	out := corev1.ResourceList{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		out[corev1.ResourceName(kv[i])] = resource.MustParse(kv[i+1])
+	}
+	return out
+}
+
+func productComponent(name, image string, port int32) tenancyv1alpha1.Component {
+	c := tenancyv1alpha1.Component{Name: name, Image: image}
+	if port != 0 {
+		c.Port = &port
+	}
+	return c
+}
+
+func productVersion(name string, components ...tenancyv1alpha1.Component) tenancyv1alpha1.ProductVersion {
+	return tenancyv1alpha1.ProductVersion{Name: name, Components: components}
+}
+
+func newAPIProduct(name, defaultVersion string, versions ...tenancyv1alpha1.ProductVersion) *tenancyv1alpha1.ApiProduct {
+	return &tenancyv1alpha1.ApiProduct{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec:       tenancyv1alpha1.ApiProductSpec{DefaultVersion: defaultVersion, Versions: versions},
 	}
 }

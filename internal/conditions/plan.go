@@ -1,7 +1,7 @@
-package controllers
+package conditions
 
 // The ServicePlan's Ready condition, computed from what the reconciler read. Pure: no API
-// calls, so every reason has a table test (serviceplan_status_test.go).
+// calls, so every reason has a table test (plan_test.go).
 
 import (
 	"fmt"
@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -19,7 +20,7 @@ import (
 // lists; the rest are counted.
 const maxListedFindings = 5
 
-// planReadyCondition is a plan's Ready condition. products holds the ApiProducts the plan
+// PlanReady is a plan's Ready condition. products holds the ApiProducts the plan
 // names that exist (a missing one is absent); tenants are the names of the tenants on the
 // plan. In order of precedence:
 //
@@ -34,12 +35,12 @@ const maxListedFindings = 5
 // MissingResourceDefaults checks every version of every product, not only the one the plan
 // or the product picks by default: a tenant may pin any version, and its Pods would be
 // refused the same way.
-func planReadyCondition(plan *tenancyv1alpha1.ServicePlan, products map[string]*tenancyv1alpha1.ApiProduct,
+func PlanReady(plan *tenancyv1alpha1.ServicePlan, products map[string]*tenancyv1alpha1.ApiProduct,
 	tenants []string, deleting bool) metav1.Condition {
 	cond := metav1.Condition{Type: tenancyv1alpha1.ConditionReady, ObservedGeneration: plan.Generation}
 	if deleting {
 		cond.Status, cond.Reason = metav1.ConditionFalse, tenancyv1alpha1.ReasonInUse
-		cond.Message = inUseMessage("ServicePlan", tenants)
+		cond.Message = InUseMessage("ServicePlan", tenants)
 		return cond
 	}
 	var missing []string
@@ -261,4 +262,35 @@ func describeMissing(findings []missingDefault) []string {
 			who, strings.Join(lacks, " and "), strings.Join(planFields, " and "), strings.Join(resFields, " and "), where))
 	}
 	return out
+}
+
+// InUseMessage says which tenants hold an object that is being deleted.
+func InUseMessage(kind string, names []string) string {
+	shown := names
+	if len(shown) > 10 {
+		shown = shown[:10]
+	}
+	more := ""
+	if len(names) > len(shown) {
+		more = fmt.Sprintf(" and %d more", len(names)-len(shown))
+	}
+	return fmt.Sprintf("The %s is being deleted but tenants %s%s still use it: move them off it, and deletion completes.",
+		kind, strings.Join(shown, ", "), more)
+}
+
+// SetPlanPrivileged warns, with PrivilegedPods=True, that a plan with podSecurity
+// privileged lets owners run privileged Pods: root on the node, and through the node every
+// other tenant's Pods and Secrets on it. The plan still works (Ready is not affected); the
+// condition is removed once the plan is restricted or baseline.
+func SetPlanPrivileged(plan *tenancyv1alpha1.ServicePlan) {
+	if plan.Spec.PodSecurity != tenancyv1alpha1.PodSecurityPrivileged {
+		meta.RemoveStatusCondition(&plan.Status.Conditions, tenancyv1alpha1.ConditionPrivilegedPods)
+		return
+	}
+	meta.SetStatusCondition(&plan.Status.Conditions, metav1.Condition{
+		Type: tenancyv1alpha1.ConditionPrivilegedPods, Status: metav1.ConditionTrue,
+		Reason: tenancyv1alpha1.ReasonPrivilegedPods, ObservedGeneration: plan.Generation,
+		Message: "podSecurity is privileged: tenant owners can run privileged Pods, which are root on their node " +
+			"and reach every other tenant's Pods and Secrets there. Use restricted or baseline, or give such tenants nodes of their own.",
+	})
 }

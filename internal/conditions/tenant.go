@@ -1,7 +1,9 @@
-package controllers
+// Package conditions computes the status conditions of Tenants and ServicePlans from what a
+// reconcile pass observed, and the Events a change of status stands for. It is pure: no
+// client, no cluster, so every condition has a table test that runs without one.
+package conditions
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -10,7 +12,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
 	"github.com/openplatform/tenant-operator/internal/apply"
@@ -18,8 +19,8 @@ import (
 	"github.com/openplatform/tenant-operator/internal/render"
 )
 
-// detailConditions are the conditions whose conjunction is Ready.
-var detailConditions = []string{
+// DetailConditions are the conditions whose conjunction is Ready.
+var DetailConditions = []string{
 	tenancyv1alpha1.ConditionNamespacesReady,
 	tenancyv1alpha1.ConditionQuotaReady,
 	tenancyv1alpha1.ConditionNetworkIsolated,
@@ -33,84 +34,58 @@ func set(t *tenancyv1alpha1.Tenant, typ string, status metav1.ConditionStatus, r
 	})
 }
 
-// markProgressing says work is in flight: Ready=Unknown, Reconciling=True (kstatus InProgress).
-func markProgressing(t *tenancyv1alpha1.Tenant, msg string) {
+// MarkProgressing says work is in flight: Ready=Unknown, Reconciling=True (kstatus InProgress).
+func MarkProgressing(t *tenancyv1alpha1.Tenant, msg string) {
 	set(t, tenancyv1alpha1.ConditionReady, metav1.ConditionUnknown, tenancyv1alpha1.ReasonProgressing, msg)
 	set(t, tenancyv1alpha1.ConditionReconciling, metav1.ConditionTrue, tenancyv1alpha1.ReasonProgressing, msg)
 	meta.RemoveStatusCondition(&t.Status.Conditions, tenancyv1alpha1.ConditionStalled)
 }
 
-// stall reports an error that retrying cannot fix until someone changes an object:
+// Stall reports an error that retrying cannot fix until someone changes an object:
 // Ready=False and Stalled=True with the same reason (kstatus Failed). It heals by itself: the
-// next pass after the missing object appears recomputes every condition.
-func (r *TenantReconciler) stall(ctx context.Context, t *tenancyv1alpha1.Tenant, reason, msg string) {
-	if !r.reported(ctx, t, func(s *tenancyv1alpha1.TenantStatus) bool {
-		return conditionIs(s, tenancyv1alpha1.ConditionStalled, metav1.ConditionTrue, reason)
-	}) {
-		r.event(t, nil, "Warning", reason, "Reconcile", "%s", msg)
-	}
+// next pass after the missing object appears recomputes every condition. The Warning Event
+// comes from the status change (TenantEvents).
+func Stall(t *tenancyv1alpha1.Tenant, reason, msg string) {
 	set(t, tenancyv1alpha1.ConditionReady, metav1.ConditionFalse, reason, msg)
 	set(t, tenancyv1alpha1.ConditionStalled, metav1.ConditionTrue, reason, msg)
 	meta.RemoveStatusCondition(&t.Status.Conditions, tenancyv1alpha1.ConditionReconciling)
 }
 
-// reported reports whether the tenant's last written status already shows what an Event is
-// about to report (check returns true), so that the change is reported once. The cached
-// Tenant may not show the operator's own last status write yet: a pass working from a stale
-// cache would report the change again. When the cached status does not show it, the API
-// server's copy is asked.
-func (r *TenantReconciler) reported(ctx context.Context, t *tenancyv1alpha1.Tenant, check func(*tenancyv1alpha1.TenantStatus) bool) bool {
-	if check(&t.Status) {
-		return true
-	}
-	live := &tenancyv1alpha1.Tenant{}
-	if r.APIReader == nil || r.APIReader.Get(ctx, client.ObjectKeyFromObject(t), live) != nil {
-		return false
-	}
-	return check(&live.Status)
-}
-
-// conditionIs reports whether the status has the condition with this status and reason.
-func conditionIs(s *tenancyv1alpha1.TenantStatus, typ string, status metav1.ConditionStatus, reason string) bool {
-	c := meta.FindStatusCondition(s.Conditions, typ)
-	return c != nil && c.Status == status && c.Reason == reason
-}
-
-// setConditions computes every detail condition of a provisioning pass and the Ready,
+// SetTenant computes every detail condition of a provisioning pass and the Ready,
 // Reconciling and Stalled summary from them.
-// productOutcome is what the product phase found: how many products there are and are
+// ProductOutcome is what the product phase found: how many products there are and are
 // available, or why they cannot be resolved.
-type productOutcome struct {
-	total, ready int
-	err          *render.ResolveError
-	// health says why products that are not available are not (from their Deployments).
-	health productHealth
+type ProductOutcome struct {
+	Total, Ready int
+	Err          *render.ResolveError
+	// Health says why products that are not available are not (from their Deployments).
+	Health ProductHealth
 }
 
-// stalled reports whether the products cannot become available without a change by
+// Stalled reports whether the products cannot become available without a change by
 // someone: they cannot be resolved, or their Deployments' Pods are refused or missed their
 // progress deadline.
-func (p productOutcome) stalled() bool {
-	return p.err != nil || (p.ready < p.total && (p.health.rejected != "" || p.health.deadline != ""))
+func (p ProductOutcome) Stalled() bool {
+	return p.Err != nil || (p.Ready < p.Total && (p.Health.Rejected != "" || p.Health.Deadline != ""))
 }
 
-func setConditions(t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan, states []namespaceState, failures map[string]error, overBudget, zeroShare string, products productOutcome) {
+func SetTenant(t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan, states []Namespace, failures map[string]error, overBudget, zeroShare string, products ProductOutcome) {
 	// NamespacesReady.
-	conflict := conflictMessage(t, states)
+	conflict := ConflictMessage(t, states)
 	terminating := ""
 	for _, s := range states {
-		if s.phase == tenancyv1alpha1.NamespaceTerminating {
-			terminating = fmt.Sprintf("Namespace %s is still terminating; it is created again once it is gone.", s.name)
+		if s.Phase == tenancyv1alpha1.NamespaceTerminating {
+			terminating = fmt.Sprintf("Namespace %s is still terminating; it is created again once it is gone.", s.Name)
 		}
 	}
-	reserved := reservedMessage(states)
+	reserved := ReservedMessage(states)
 	switch {
 	case reserved != "":
 		set(t, tenancyv1alpha1.ConditionNamespacesReady, metav1.ConditionFalse, tenancyv1alpha1.ReasonReservedNamespace, reserved)
 	case conflict != "":
 		set(t, tenancyv1alpha1.ConditionNamespacesReady, metav1.ConditionFalse, tenancyv1alpha1.ReasonNamespaceConflict, conflict)
 	case failures[tenancyv1alpha1.ConditionNamespacesReady] != nil:
-		set(t, tenancyv1alpha1.ConditionNamespacesReady, metav1.ConditionFalse, failureReason(failures[tenancyv1alpha1.ConditionNamespacesReady]),
+		set(t, tenancyv1alpha1.ConditionNamespacesReady, metav1.ConditionFalse, FailureReason(failures[tenancyv1alpha1.ConditionNamespacesReady]),
 			failures[tenancyv1alpha1.ConditionNamespacesReady].Error())
 	case terminating != "":
 		set(t, tenancyv1alpha1.ConditionNamespacesReady, metav1.ConditionFalse, tenancyv1alpha1.ReasonNamespaceTerminating, terminating)
@@ -122,7 +97,7 @@ func setConditions(t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan,
 	// QuotaReady: an apply failure, else usage above a share (OverBudget), else True.
 	switch {
 	case failures[tenancyv1alpha1.ConditionQuotaReady] != nil:
-		set(t, tenancyv1alpha1.ConditionQuotaReady, metav1.ConditionFalse, failureReason(failures[tenancyv1alpha1.ConditionQuotaReady]),
+		set(t, tenancyv1alpha1.ConditionQuotaReady, metav1.ConditionFalse, FailureReason(failures[tenancyv1alpha1.ConditionQuotaReady]),
 			failures[tenancyv1alpha1.ConditionQuotaReady].Error())
 	case zeroShare != "":
 		set(t, tenancyv1alpha1.ConditionQuotaReady, metav1.ConditionFalse, tenancyv1alpha1.ReasonZeroQuotaShare, zeroShare)
@@ -143,17 +118,17 @@ func setConditions(t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan,
 
 	setProductsReady(t, failures, products)
 
-	stalled := conflict != "" || reserved != "" || zeroShare != "" || products.stalled()
+	stalled := conflict != "" || reserved != "" || zeroShare != "" || products.Stalled()
 	for _, err := range failures {
-		stalled = stalled || failureReason(err) == tenancyv1alpha1.ReasonObjectConflict
+		stalled = stalled || FailureReason(err) == tenancyv1alpha1.ReasonObjectConflict
 	}
 	summarize(t, stalled)
 }
 
-// failureReason is the condition reason of a failure: ObjectConflict when an object the
+// FailureReason is the condition reason of a failure: ObjectConflict when an object the
 // operator would write is not the tenant's (someone must rename or delete it), else
 // ApplyFailed (retried).
-func failureReason(err error) string {
+func FailureReason(err error) string {
 	var conflict *apply.ConflictError
 	if errors.As(err, &conflict) {
 		return tenancyv1alpha1.ReasonObjectConflict
@@ -162,37 +137,37 @@ func failureReason(err error) string {
 }
 
 // setProductsReady reports whether every product's Deployments are updated and ready.
-func setProductsReady(t *tenancyv1alpha1.Tenant, failures map[string]error, p productOutcome) {
+func setProductsReady(t *tenancyv1alpha1.Tenant, failures map[string]error, p ProductOutcome) {
 	switch {
-	case p.err != nil:
-		set(t, tenancyv1alpha1.ConditionProductsReady, metav1.ConditionFalse, p.err.Reason, p.err.Message)
+	case p.Err != nil:
+		set(t, tenancyv1alpha1.ConditionProductsReady, metav1.ConditionFalse, p.Err.Reason, p.Err.Message)
 	case failures[tenancyv1alpha1.ConditionProductsReady] != nil:
-		set(t, tenancyv1alpha1.ConditionProductsReady, metav1.ConditionFalse, failureReason(failures[tenancyv1alpha1.ConditionProductsReady]),
+		set(t, tenancyv1alpha1.ConditionProductsReady, metav1.ConditionFalse, FailureReason(failures[tenancyv1alpha1.ConditionProductsReady]),
 			failures[tenancyv1alpha1.ConditionProductsReady].Error())
-	case p.total == 0:
+	case p.Total == 0:
 		set(t, tenancyv1alpha1.ConditionProductsReady, metav1.ConditionTrue, tenancyv1alpha1.ReasonNoProducts,
 			"The tenant has no API products.")
-	case p.ready < p.total && p.health.rejected != "":
+	case p.Ready < p.Total && p.Health.Rejected != "":
 		set(t, tenancyv1alpha1.ConditionProductsReady, metav1.ConditionFalse, tenancyv1alpha1.ReasonPodsRejected,
-			fmt.Sprintf("%d of %d products are available. %s", p.ready, p.total, p.health.rejected))
-	case p.ready < p.total && p.health.deadline != "":
+			fmt.Sprintf("%d of %d products are available. %s", p.Ready, p.Total, p.Health.Rejected))
+	case p.Ready < p.Total && p.Health.Deadline != "":
 		set(t, tenancyv1alpha1.ConditionProductsReady, metav1.ConditionFalse, tenancyv1alpha1.ReasonProgressDeadlineExceeded,
-			fmt.Sprintf("%d of %d products are available. %s", p.ready, p.total, p.health.deadline))
-	case p.ready < p.total:
+			fmt.Sprintf("%d of %d products are available. %s", p.Ready, p.Total, p.Health.Deadline))
+	case p.Ready < p.Total:
 		set(t, tenancyv1alpha1.ConditionProductsReady, metav1.ConditionFalse, tenancyv1alpha1.ReasonProgressing,
-			fmt.Sprintf("%d of %d products are available; waiting for their Deployments to roll out.", p.ready, p.total))
+			fmt.Sprintf("%d of %d products are available; waiting for their Deployments to roll out.", p.Ready, p.Total))
 	case t.Spec.Suspended:
 		set(t, tenancyv1alpha1.ConditionProductsReady, metav1.ConditionTrue, tenancyv1alpha1.ReasonSuspended,
 			"The tenant is suspended: every product is scaled to 0.")
 	default:
 		set(t, tenancyv1alpha1.ConditionProductsReady, metav1.ConditionTrue, tenancyv1alpha1.ReasonReconciled,
-			fmt.Sprintf("All %d products are available.", p.total))
+			fmt.Sprintf("All %d products are available.", p.Total))
 	}
 }
 
 func setApplied(t *tenancyv1alpha1.Tenant, typ string, failures map[string]error, ok string) {
 	if err := failures[typ]; err != nil {
-		set(t, typ, metav1.ConditionFalse, failureReason(err), err.Error())
+		set(t, typ, metav1.ConditionFalse, FailureReason(err), err.Error())
 		return
 	}
 	set(t, typ, metav1.ConditionTrue, tenancyv1alpha1.ReasonReconciled, ok)
@@ -202,7 +177,7 @@ func setApplied(t *tenancyv1alpha1.Tenant, typ string, failures map[string]error
 // conflict needs an admin and stalls the tenant; other failures are retried (Reconciling).
 // OverBudget is about the tenant's workloads, not provisioning: it does not make Ready False.
 func summarize(t *tenancyv1alpha1.Tenant, stalled bool) {
-	for _, typ := range detailConditions {
+	for _, typ := range DetailConditions {
 		c := meta.FindStatusCondition(t.Status.Conditions, typ)
 		if c == nil || c.Status == metav1.ConditionTrue || c.Reason == tenancyv1alpha1.ReasonOverBudget {
 			continue
@@ -231,25 +206,10 @@ func ownerRole(plan *tenancyv1alpha1.ServicePlan) string {
 	return string(plan.Spec.OwnerRole)
 }
 
-// effectiveProducts are the tenant's products: spec.products, else every product of the plan.
-func effectiveProducts(t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan) []string {
-	var out []string
-	if len(t.Spec.Products) > 0 {
-		for _, p := range t.Spec.Products {
-			out = append(out, p.Name)
-		}
-		return out
-	}
-	for _, p := range plan.Spec.Products {
-		out = append(out, p.Name)
-	}
-	return out
-}
-
-// zeroShares says which namespaces that run a product get a share of 0 of a key the plan's
+// ZeroShares says which namespaces that run a product get a share of 0 of a key the plan's
 // quota limits (pods: "1" over three namespaces): quota admission refuses every Pod of the
 // product there. "" when none does.
-func zeroShares(t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan, resolved []render.Resolved) string {
+func ZeroShares(t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan, resolved []render.Resolved) string {
 	if plan.Spec.Quota == nil || len(plan.Spec.Quota.Hard) == 0 || len(resolved) == 0 {
 		return ""
 	}
@@ -301,4 +261,86 @@ func podResource(name corev1.ResourceName) bool {
 		return n != "requests.storage" // persistent volume claims, not Pods
 	}
 	return false
+}
+
+// Namespace is what the operator found for one of the namespaces a Tenant asks for.
+type Namespace struct {
+	Name    string
+	Phase   tenancyv1alpha1.NamespacePhase
+	Adopted bool
+	// Adopting is true for a namespace handed over by annotation that is not labelled yet.
+	Adopting bool
+	// ConflictOwner is the tenant that owns a conflicting namespace, if any.
+	ConflictOwner string
+	// Reserved says why the namespace can never be a tenant namespace (empty: it can).
+	Reserved string
+	// ReleaseReserved is set for a reserved namespace that still carries this tenant's
+	// label (it became reserved after the tenant got it): the operator lets go of it.
+	ReleaseReserved bool
+}
+
+// Usable reports whether the operator may write the namespace and its contents.
+func (s Namespace) Usable() bool {
+	return s.Phase == tenancyv1alpha1.NamespacePending || s.Phase == tenancyv1alpha1.NamespaceActive
+}
+
+// ReservedMessage explains the tenant's reserved namespaces, or "".
+func ReservedMessage(states []Namespace) string {
+	var parts []string
+	for _, s := range states {
+		if s.Reserved != "" {
+			parts = append(parts, fmt.Sprintf("namespace %s is reserved: %s", s.Name, s.Reserved))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return strings.Join(parts, "; ") + ". Remove it from spec.namespaces: reserved namespaces never become tenant namespaces, not even by adoption."
+}
+
+// ConflictMessage explains conflicting namespaces and how to resolve them.
+func ConflictMessage(t *tenancyv1alpha1.Tenant, states []Namespace) string {
+	var parts []string
+	for _, s := range states {
+		if s.Phase != tenancyv1alpha1.NamespaceConflict || s.Reserved != "" {
+			continue
+		}
+		if s.ConflictOwner != "" {
+			parts = append(parts, fmt.Sprintf(
+				"namespace %s belongs to tenant %s: remove it from spec.namespaces here (adoption cannot take a namespace from another tenant)",
+				s.Name, s.ConflictOwner))
+		} else {
+			parts = append(parts, fmt.Sprintf(
+				"namespace %s already exists and does not belong to this tenant: remove it from spec.namespaces, or have an admin annotate it %s=%s to hand it over",
+				s.Name, tenancyv1alpha1.AnnotationAdopt, t.Name))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, "; ") + "."
+}
+
+// ProductHealth is what the product Deployments' own conditions say about the products
+// that are not available: the first refusal of Pods, the first progress deadline exceeded.
+type ProductHealth struct {
+	// Rejected names a Deployment whose Pods the API server refuses (ReplicaFailure) and
+	// quotes the refusal; "" when none.
+	Rejected string
+	// Deadline names a Deployment that did not become available within its progress
+	// deadline; "" when none.
+	Deadline string
+}
+
+// MarkDeleting reports a tenant being deleted: Ready=False, Reconciling=True, and every
+// detail condition False with reason Deleting, so that none still says what was true before
+// the deletion (namespaces active, products available).
+func MarkDeleting(t *tenancyv1alpha1.Tenant, msg string) {
+	set(t, tenancyv1alpha1.ConditionReady, metav1.ConditionFalse, tenancyv1alpha1.ReasonDeleting, msg)
+	set(t, tenancyv1alpha1.ConditionReconciling, metav1.ConditionTrue, tenancyv1alpha1.ReasonDeleting, msg)
+	for _, typ := range DetailConditions {
+		set(t, typ, metav1.ConditionFalse, tenancyv1alpha1.ReasonDeleting, "The tenant is being deleted.")
+	}
+	meta.RemoveStatusCondition(&t.Status.Conditions, tenancyv1alpha1.ConditionStalled)
 }
