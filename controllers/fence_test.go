@@ -33,7 +33,8 @@ import (
 // carry a tenant's label.
 func objectsOfTenant(namespace, tenant string) ([]string, error) {
 	var out []string
-	for _, kind := range namespacedKinds {
+	for _, k := range namespacedKinds() {
+		kind := k.Name
 		list, err := apply.NewList(kind)
 		if err != nil {
 			return nil, err

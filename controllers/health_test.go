@@ -332,7 +332,7 @@ func TestObservedGenerationOnlyFromAVerdict(t *testing.T) {
 	}
 	failed := map[string]error{}
 	r.pruneChildren(testCtx, tn, map[render.Key]bool{}, map[string]bool{"og": true}, nil, false, func(kind string, err error) {
-		failed[conditionOf[kind]] = err
+		failed[conditionOf(kind)] = err
 	})
 	if err := failed[tenancyv1alpha1.ConditionNetworkIsolated]; err == nil || !strings.Contains(err.Error(), pruneFails.Error()) ||
 		!strings.Contains(err.Error(), "og/tenant-egress") {

@@ -5,10 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -144,22 +141,19 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if workers < 1 {
 		workers = 8
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		Named("tenant").
 		WithOptions(controller.Options{MaxConcurrentReconciles: workers}).
 		For(&tenancyv1alpha1.Tenant{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, predicate.LabelChangedPredicate{},
 			finalizerRemoved))).
-		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.tenantsForNamespace)).
-		Watches(&corev1.ResourceQuota{}, byTenantLabel).
-		Watches(&corev1.LimitRange{}, byTenantLabel).
-		Watches(&networkingv1.NetworkPolicy{}, byTenantLabel).
-		Watches(&rbacv1.RoleBinding{}, byTenantLabel).
-		Watches(&rbacv1.ClusterRole{}, byTenantLabel).
-		Watches(&rbacv1.ClusterRoleBinding{}, byTenantLabel).
-		Watches(&appsv1.Deployment{}, byTenantLabel).
-		Watches(&corev1.Service{}, byTenantLabel).
-		Watches(&corev1.Secret{}, byTenantLabel).
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.tenantsForNamespace))
+	for _, k := range apply.Kinds {
+		if k.Watched {
+			b = b.Watches(k.New(), byTenantLabel)
+		}
+	}
+	return b.
 		Watches(&tenancyv1alpha1.ServicePlan{}, handler.EnqueueRequestsFromMapFunc(r.tenantsForPlan),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&tenancyv1alpha1.ApiProduct{}, handler.EnqueueRequestsFromMapFunc(r.tenantsForProduct),

@@ -143,7 +143,8 @@ func (r *TenantReconciler) tenantCRDDeleting(ctx context.Context) (bool, error) 
 // selected the tenant's namespaces by label now name the retained namespaces themselves.
 func (r *TenantReconciler) retainNamespaces(ctx context.Context, t *tenancyv1alpha1.Tenant, names []string) error {
 	for _, name := range names {
-		for _, kind := range namespacedKinds {
+		for _, k := range namespacedKinds() {
+			kind := k.Name
 			objs, err := r.listManaged(ctx, kind, t.Name, client.InNamespace(name))
 			if err != nil {
 				return err

@@ -105,7 +105,8 @@ func (r *TenantReconciler) pruneNamespaces(ctx context.Context, t *tenancyv1alph
 // releaseNamespace hands an adopted namespace back: the operator's objects in it are deleted
 // and the labels and annotations the operator set are removed; everything else stays.
 func (r *TenantReconciler) releaseNamespace(ctx context.Context, t *tenancyv1alpha1.Tenant, name string) error {
-	for _, kind := range namespacedKinds {
+	for _, k := range namespacedKinds() {
+		kind := k.Name
 		list, err := r.listManaged(ctx, kind, t.Name, client.InNamespace(name))
 		if err != nil {
 			return err

@@ -53,7 +53,7 @@ type tenantScope struct {
 
 // fail records a failure on the condition of the object's kind.
 func (s *tenantScope) fail(kind string, err error) {
-	if c := conditionOf[kind]; s.failures[c] == nil {
+	if c := conditionOf(kind); s.failures[c] == nil {
 		s.failures[c] = err
 	}
 }

@@ -21,30 +21,25 @@ import (
 	"github.com/openplatform/tenant-operator/internal/render"
 )
 
-// namespacedKinds are the kinds the operator writes inside tenant namespaces.
-var namespacedKinds = []string{render.KindResourceQuota, render.KindLimitRange, render.KindNetworkPolicy, render.KindRoleBinding,
-	render.KindDeployment, render.KindService, render.KindSecret, render.KindHTTPRoute}
-
 // routesPendingRequeue is how soon a tenant with an exposed product looks again for the
 // HTTPRoute API after its CRD appeared.
 const routesPendingRequeue = 2 * time.Second
 
-// productKinds are the kinds that make up a tenant's products.
-var productKinds = map[string]bool{render.KindDeployment: true, render.KindService: true, render.KindSecret: true, render.KindHTTPRoute: true}
-
 // conditionOf says which condition reports the state of an object of a kind.
-var conditionOf = map[string]string{
-	render.KindNamespace:          tenancyv1alpha1.ConditionNamespacesReady,
-	render.KindResourceQuota:      tenancyv1alpha1.ConditionQuotaReady,
-	render.KindLimitRange:         tenancyv1alpha1.ConditionQuotaReady,
-	render.KindNetworkPolicy:      tenancyv1alpha1.ConditionNetworkIsolated,
-	render.KindRoleBinding:        tenancyv1alpha1.ConditionAccessGranted,
-	render.KindClusterRole:        tenancyv1alpha1.ConditionAccessGranted,
-	render.KindClusterRoleBinding: tenancyv1alpha1.ConditionAccessGranted,
-	render.KindDeployment:         tenancyv1alpha1.ConditionProductsReady,
-	render.KindService:            tenancyv1alpha1.ConditionProductsReady,
-	render.KindSecret:             tenancyv1alpha1.ConditionProductsReady,
-	render.KindHTTPRoute:          tenancyv1alpha1.ConditionProductsReady,
+func conditionOf(kind string) string {
+	k, _ := apply.KindOf(kind)
+	return k.Condition
+}
+
+// namespacedKinds are the kinds the operator writes inside tenant namespaces.
+func namespacedKinds() []apply.Kind {
+	var out []apply.Kind
+	for _, k := range apply.Kinds {
+		if k.Namespaced {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // namespaceRef names a namespace as the related object of an Event.
@@ -68,9 +63,10 @@ func lost(states []conditions.Namespace) map[string]bool {
 // in namespaces the tenant keeps, and every object of the tenant in a namespace it lost to
 // another tenant (nothing of one tenant stays in another's namespace).
 func (r *TenantReconciler) pruneChildren(ctx context.Context, t *tenancyv1alpha1.Tenant, desired map[render.Key]bool, usable, lost map[string]bool, keepProducts bool, fail func(kind string, err error)) {
-	for _, kind := range namespacedKinds {
+	for _, k := range namespacedKinds() {
+		kind := k.Name
 		// While products cannot be resolved, their objects are kept, except in lost namespaces.
-		keep := keepProducts && productKinds[kind]
+		keep := keepProducts && k.Product
 		if keep && len(lost) == 0 {
 			continue
 		}

@@ -35,40 +35,82 @@ import (
 // AnnotationHash holds the hash of the desired object the operator last applied.
 const AnnotationHash = "tenancy.openplatform.io/applied-hash"
 
-// kinds maps each kind the operator writes to constructors of an empty object and list.
-var kinds = map[string]struct {
-	object func() client.Object
-	list   func() client.ObjectList
-}{
-	render.KindNamespace:          {func() client.Object { return &corev1.Namespace{} }, func() client.ObjectList { return &corev1.NamespaceList{} }},
-	render.KindResourceQuota:      {func() client.Object { return &corev1.ResourceQuota{} }, func() client.ObjectList { return &corev1.ResourceQuotaList{} }},
-	render.KindLimitRange:         {func() client.Object { return &corev1.LimitRange{} }, func() client.ObjectList { return &corev1.LimitRangeList{} }},
-	render.KindNetworkPolicy:      {func() client.Object { return &networkingv1.NetworkPolicy{} }, func() client.ObjectList { return &networkingv1.NetworkPolicyList{} }},
-	render.KindRoleBinding:        {func() client.Object { return &rbacv1.RoleBinding{} }, func() client.ObjectList { return &rbacv1.RoleBindingList{} }},
-	render.KindClusterRole:        {func() client.Object { return &rbacv1.ClusterRole{} }, func() client.ObjectList { return &rbacv1.ClusterRoleList{} }},
-	render.KindClusterRoleBinding: {func() client.Object { return &rbacv1.ClusterRoleBinding{} }, func() client.ObjectList { return &rbacv1.ClusterRoleBindingList{} }},
-	render.KindDeployment:         {func() client.Object { return &appsv1.Deployment{} }, func() client.ObjectList { return &appsv1.DeploymentList{} }},
-	render.KindService:            {func() client.Object { return &corev1.Service{} }, func() client.ObjectList { return &corev1.ServiceList{} }},
-	render.KindSecret:             {func() client.Object { return &corev1.Secret{} }, func() client.ObjectList { return &corev1.SecretList{} }},
-	render.KindHTTPRoute:          {func() client.Object { return &gatewayv1.HTTPRoute{} }, func() client.ObjectList { return &gatewayv1.HTTPRouteList{} }},
+// Kind is what the operator knows about a kind it writes: how to make one, where it lives,
+// what it is part of, which Tenant condition reports on it and which fields cannot change.
+// Kinds is the one list of them; everything that goes over the operator's kinds (pruning,
+// releasing, watches, failures) reads it.
+type Kind struct {
+	Name    string
+	New     func() client.Object
+	NewList func() client.ObjectList
+	// Namespaced kinds live in tenant namespaces (the others are cluster-scoped).
+	Namespaced bool
+	// Product kinds make up a tenant's products: they are kept while the products cannot be
+	// resolved.
+	Product bool
+	// Condition is the Tenant condition that reports a failure of an object of the kind.
+	Condition string
+	// Immutable are the fields the API server refuses to change once an object exists; the
+	// operator owns these objects, so it replaces them instead (a plan whose ownerRole
+	// changes gets its tenants new owner bindings).
+	Immutable []string
+	// Watched kinds reconcile their tenant when one of the operator's objects of the kind
+	// changes (namespaces are watched on their own; HTTPRoutes may not be installed).
+	Watched bool
+}
+
+// Kinds are the kinds the operator writes, in the order it writes them.
+var Kinds = []Kind{
+	{Name: render.KindNamespace, New: func() client.Object { return &corev1.Namespace{} }, NewList: func() client.ObjectList { return &corev1.NamespaceList{} },
+		Condition: tenancyv1alpha1.ConditionNamespacesReady},
+	{Name: render.KindResourceQuota, New: func() client.Object { return &corev1.ResourceQuota{} }, NewList: func() client.ObjectList { return &corev1.ResourceQuotaList{} },
+		Namespaced: true, Condition: tenancyv1alpha1.ConditionQuotaReady, Watched: true},
+	{Name: render.KindLimitRange, New: func() client.Object { return &corev1.LimitRange{} }, NewList: func() client.ObjectList { return &corev1.LimitRangeList{} },
+		Namespaced: true, Condition: tenancyv1alpha1.ConditionQuotaReady, Watched: true},
+	{Name: render.KindNetworkPolicy, New: func() client.Object { return &networkingv1.NetworkPolicy{} }, NewList: func() client.ObjectList { return &networkingv1.NetworkPolicyList{} },
+		Namespaced: true, Condition: tenancyv1alpha1.ConditionNetworkIsolated, Watched: true},
+	{Name: render.KindRoleBinding, New: func() client.Object { return &rbacv1.RoleBinding{} }, NewList: func() client.ObjectList { return &rbacv1.RoleBindingList{} },
+		Namespaced: true, Condition: tenancyv1alpha1.ConditionAccessGranted, Immutable: []string{"roleRef"}, Watched: true},
+	{Name: render.KindClusterRole, New: func() client.Object { return &rbacv1.ClusterRole{} }, NewList: func() client.ObjectList { return &rbacv1.ClusterRoleList{} },
+		Condition: tenancyv1alpha1.ConditionAccessGranted, Watched: true},
+	{Name: render.KindClusterRoleBinding, New: func() client.Object { return &rbacv1.ClusterRoleBinding{} }, NewList: func() client.ObjectList { return &rbacv1.ClusterRoleBindingList{} },
+		Condition: tenancyv1alpha1.ConditionAccessGranted, Immutable: []string{"roleRef"}, Watched: true},
+	{Name: render.KindDeployment, New: func() client.Object { return &appsv1.Deployment{} }, NewList: func() client.ObjectList { return &appsv1.DeploymentList{} },
+		Namespaced: true, Product: true, Condition: tenancyv1alpha1.ConditionProductsReady, Watched: true},
+	{Name: render.KindService, New: func() client.Object { return &corev1.Service{} }, NewList: func() client.ObjectList { return &corev1.ServiceList{} },
+		Namespaced: true, Product: true, Condition: tenancyv1alpha1.ConditionProductsReady, Watched: true},
+	{Name: render.KindSecret, New: func() client.Object { return &corev1.Secret{} }, NewList: func() client.ObjectList { return &corev1.SecretList{} },
+		Namespaced: true, Product: true, Condition: tenancyv1alpha1.ConditionProductsReady, Watched: true},
+	{Name: render.KindHTTPRoute, New: func() client.Object { return &gatewayv1.HTTPRoute{} }, NewList: func() client.ObjectList { return &gatewayv1.HTTPRouteList{} },
+		Namespaced: true, Product: true, Condition: tenancyv1alpha1.ConditionProductsReady},
+}
+
+// KindOf returns the Kind of a name, and whether the operator writes it.
+func KindOf(name string) (Kind, bool) {
+	for _, k := range Kinds {
+		if k.Name == name {
+			return k, true
+		}
+	}
+	return Kind{}, false
 }
 
 // NewObject returns an empty object of a kind the operator writes.
 func NewObject(kind string) (client.Object, error) {
-	k, ok := kinds[kind]
+	k, ok := KindOf(kind)
 	if !ok {
 		return nil, fmt.Errorf("unknown kind %q", kind)
 	}
-	return k.object(), nil
+	return k.New(), nil
 }
 
 // NewList returns an empty list of a kind the operator writes.
 func NewList(kind string) (client.ObjectList, error) {
-	k, ok := kinds[kind]
+	k, ok := KindOf(kind)
 	if !ok {
 		return nil, fmt.Errorf("unknown kind %q", kind)
 	}
-	return k.list(), nil
+	return k.NewList(), nil
 }
 
 // Applier applies desired objects through a client whose reads come from the cache.
@@ -255,18 +297,11 @@ func labelOf(m map[string]any, key string) string {
 	return v
 }
 
-// immutable lists, by kind, the fields the API server refuses to change once an object
-// exists. The operator owns these objects, so it replaces them instead: a plan whose
-// ownerRole changes gets its tenants new owner bindings.
-var immutable = map[string][]string{
-	render.KindRoleBinding:        {"roleRef"},
-	render.KindClusterRoleBinding: {"roleRef"},
-}
-
 // changedImmutable returns the first immutable field of the kind whose live value differs
 // from the desired one, or "".
 func changedImmutable(kind string, live, desired map[string]any) string {
-	for _, f := range immutable[kind] {
+	k, _ := KindOf(kind)
+	for _, f := range k.Immutable {
 		if w, ok := desired[f]; ok && !sameValue(live[f], w) {
 			return f
 		}

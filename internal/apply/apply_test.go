@@ -2,6 +2,7 @@ package apply
 
 import (
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"testing"
 
@@ -427,5 +428,35 @@ func TestChangesLiveWithoutTypeMeta(t *testing.T) {
 	}
 	if _, err := Changes(live, obj(t, `{"metadata":{"name":"a"}}`)); err == nil {
 		t.Error("Changes without apiVersion and kind in desired: no error")
+	}
+}
+
+// TestKinds: the registry holds every kind the operator writes once, each with an object and
+// list constructor of the same type, the condition that reports on it, and the kinds of a
+// product marked as such.
+func TestKinds(t *testing.T) {
+	seen := map[string]bool{}
+	for _, k := range Kinds {
+		if seen[k.Name] {
+			t.Errorf("kind %s listed twice", k.Name)
+		}
+		seen[k.Name] = true
+		if k.Condition == "" {
+			t.Errorf("kind %s reports on no condition", k.Name)
+		}
+		obj, list := k.New(), k.NewList()
+		if got := fmt.Sprintf("%T", obj) + "List"; got != fmt.Sprintf("%T", list) {
+			t.Errorf("kind %s: object %T, list %T", k.Name, obj, list)
+		}
+	}
+	for _, name := range []string{render.KindDeployment, render.KindService, render.KindSecret, render.KindHTTPRoute} {
+		if k, ok := KindOf(name); !ok || !k.Product || !k.Namespaced {
+			t.Errorf("kind %s: %+v, want a namespaced product kind", name, k)
+		}
+	}
+	for _, name := range []string{render.KindNamespace, render.KindClusterRole, render.KindClusterRoleBinding} {
+		if k, _ := KindOf(name); k.Namespaced {
+			t.Errorf("kind %s is marked namespaced", name)
+		}
 	}
 }
