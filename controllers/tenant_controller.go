@@ -59,6 +59,10 @@ type TenantReconciler struct {
 // +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get;list;watch
 
+// staleStatusRequeue is how soon a pass whose status write found the Tenant changed since
+// the cache read it runs again: the cache catches up within milliseconds.
+const staleStatusRequeue = 200 * time.Millisecond
+
 // Reconcile brings one Tenant's namespaces and their contents to the desired state and
 // records what it found in the Tenant's status, which it writes at most once per pass.
 func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
@@ -96,7 +100,7 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 		switch {
 		case apierrors.IsConflict(err):
 			if retErr == nil {
-				res = ctrl.Result{Requeue: true}
+				res = ctrl.Result{RequeueAfter: staleStatusRequeue}
 			}
 			return
 		case apierrors.IsNotFound(err):
