@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -102,56 +101,3 @@ func TestSprProductChangeReevaluatesPlan(t *testing.T) {
 		"ApiProduct "+product+" version v2 component api")
 }
 
-// TestSprInvalidLimitRange: a plan whose limitRange Kubernetes would refuse (a default above
-// max, ...) is Ready=False, InvalidLimitRange, naming the fields, and heals once fixed.
-// CEL on the ServicePlan may refuse such a plan at the door; a case it refuses is covered
-// by the table test TestPlanStatusReady instead (a stored object cannot be made without
-// passing admission).
-func TestSprInvalidLimitRange(t *testing.T) {
-	t.Parallel()
-	cases := []struct {
-		name  string
-		lr    tenancyv1alpha1.PlanLimitRange
-		fixed tenancyv1alpha1.PlanLimitRange
-		texts []string
-	}{
-		{
-			name:  "spr-lr-default-above-max",
-			lr:    tenancyv1alpha1.PlanLimitRange{Default: rl("cpu", "2"), Max: rl("cpu", "1")},
-			fixed: tenancyv1alpha1.PlanLimitRange{Default: rl("cpu", "1"), Max: rl("cpu", "1")},
-			texts: []string{"spec.limitRange.default.cpu (2) is above spec.limitRange.max.cpu (1)"},
-		},
-		{
-			name:  "spr-lr-request-above-max",
-			lr:    tenancyv1alpha1.PlanLimitRange{DefaultRequest: rl("memory", "2Gi"), Max: rl("memory", "1Gi")},
-			fixed: tenancyv1alpha1.PlanLimitRange{DefaultRequest: rl("memory", "512Mi"), Max: rl("memory", "1Gi")},
-			texts: []string{"spec.limitRange.defaultRequest.memory (2Gi) is above spec.limitRange.max.memory (1Gi)"},
-		},
-		{
-			name:  "spr-lr-min-above-request",
-			lr:    tenancyv1alpha1.PlanLimitRange{Min: rl("cpu", "200m"), DefaultRequest: rl("cpu", "100m")},
-			fixed: tenancyv1alpha1.PlanLimitRange{Min: rl("cpu", "50m"), DefaultRequest: rl("cpu", "100m")},
-			texts: []string{"spec.limitRange.min.cpu (200m) is above spec.limitRange.defaultRequest.cpu (100m)"},
-		},
-	}
-	stored := 0
-	for _, tc := range cases {
-		plan := newPlan(tc.name, 1)
-		plan.Spec.LimitRange = tc.lr.DeepCopy()
-		err := k8s.Create(testCtx, plan)
-		if apierrors.IsInvalid(err) {
-			t.Logf("%s is refused at admission (%v): only the table test covers it", tc.name, err)
-			continue
-		}
-		if err != nil {
-			t.Fatalf("creating plan %s: %v", tc.name, err)
-		}
-		stored++
-		waitPlanReady(t, tc.name, metav1.ConditionFalse, tenancyv1alpha1.ReasonInvalidLimitRange, tc.texts...)
-		mustUpdate(t, plan, func(p *tenancyv1alpha1.ServicePlan) { p.Spec.LimitRange = tc.fixed.DeepCopy() })
-		waitPlanReady(t, tc.name, metav1.ConditionTrue, tenancyv1alpha1.ReasonReconciled)
-	}
-	if stored == 0 {
-		t.Skip("CEL refuses every invalid limitRange at admission; TestPlanStatusReady covers InvalidLimitRange")
-	}
-}

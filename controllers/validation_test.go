@@ -78,8 +78,6 @@ spec:
 			"should be less than or equal to 100"},
 		{"plan podSecurity not in the enum", planHead + "  podSecurity: strict\n",
 			`Unsupported value: "strict"`},
-		{"plan allowEgressTo not a CIDR", planHead + "  network: {egress: Restricted, allowEgressTo: [10.20.0.0]}\n",
-			"must be CIDRs"},
 		{"plan allowEgressTo with egress Open", planHead + "  network: {egress: Open, allowEgressTo: [10.20.0.0/16]}\n",
 			"only applies with egress: Restricted"},
 		{"plan allowEgressTo with egress defaulted to Open", planHead + "  network: {allowEgressTo: [10.20.0.0/16]}\n",
@@ -132,17 +130,16 @@ spec:
 			"Duplicate value"},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			u := &unstructured.Unstructured{}
-			if err := yaml.Unmarshal([]byte(tc.yaml), &u.Object); err != nil {
-				t.Fatalf("bad test YAML: %v", err)
-			}
-			err := k8s.Create(testCtx, u, client.DryRunAll)
-			if err == nil {
-				t.Fatalf("%s %s was accepted, want it rejected with %q", u.GetKind(), u.GetName(), tc.want)
-			}
-			if !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("rejected with %q, want a message containing %q", err.Error(), tc.want)
+		t.Run(tc.name, func(t *testing.T) { wantRejected(t, tc.yaml, "", tc.want) })
+	}
+	for _, tc := range fieldCases(tenantHead, owner, planHead, productHead) {
+		t.Run(tc.name, func(t *testing.T) { wantRejected(t, tc.yaml, tc.field, tc.want) })
+	}
+	for _, tc := range acceptedCases(tenantHead, planHead, productHead) {
+		t.Run("accepted: "+tc.name, func(t *testing.T) {
+			u := decodeTestYAML(t, tc.yaml)
+			if err := k8s.Create(testCtx, u, client.DryRunAll); err != nil {
+				t.Errorf("%s %s was rejected, want it accepted: %v", u.GetKind(), u.GetName(), err)
 			}
 		})
 	}
@@ -207,4 +204,246 @@ spec:
 			t.Errorf("tenant namespaces[0].quotaWeight = %d, want the default 1", w)
 		}
 	})
+}
+
+// rejectedCase is input the CRDs refuse, with the field the error must name (as
+// "<field>: ", so not "<nil>") and an excerpt of its message.
+type rejectedCase struct{ name, yaml, field, want string }
+
+// fieldCases are the rules that need no other object (issue 11): image references, env
+// names the operator sets, hostname and path syntax, quota and limit resource names, whole
+// numbers and 64-bit bounds of quota values, limitRange ordering, label selector operators
+// and peers of allowIngressFrom, allowEgressTo CIDRs, and tenant owners.
+func fieldCases(tenantHead, owner, planHead, productHead string) []rejectedCase {
+	component := func(c string) string {
+		return productHead + "  defaultVersion: v1\n  versions: [{name: v1, components: [" + c + "]}]\n"
+	}
+	exposure := func(e string) string {
+		return productHead + "  defaultVersion: v1\n  versions: [{name: v1, components: [{name: api, image: x, port: 8080}]}]\n" +
+			"  exposure: {component: api, gateway: {name: public, namespace: gw}, " + e + "}\n"
+	}
+	quota := func(hard string) string { return planHead + "  quota: {hard: {" + hard + "}}\n" }
+	limits := func(lr string) string { return planHead + "  limitRange: {" + lr + "}\n" }
+	ingress := func(peer string) string { return planHead + "  network: {allowIngressFrom: [" + peer + "]}\n" }
+	owners := func(o string) string { return tenantHead + "  owners: [" + o + "]\n" }
+
+	const (
+		image      = "spec.versions[0].components[0].image"
+		env        = "spec.versions[0].components[0].env[0].name"
+		hostname   = "spec.exposure.hostname"
+		pathPrefix = "spec.exposure.pathPrefix"
+		hard       = "spec.quota.hard"
+		peer       = "spec.network.allowIngressFrom[0]"
+
+		blank     = "image must not contain spaces, tabs or line breaks"
+		reference = "image must be an image reference [registry[:port]/]path[:tag][@sha256:<64 lowercase hex digits>]"
+		reserved  = "TENANT, PRODUCT_VERSION, RATE_LIMIT_RPM and API_KEY are set by the operator on every component"
+		dnsName   = "exposure.hostname must be a DNS name once {tenant} is replaced"
+		pathChars = "exposure.pathPrefix may only contain letters, digits, /, %XX escapes and the URL path characters"
+		segments  = "exposure.pathPrefix must not contain an empty segment (//), a . or .. segment, or an encoded slash (%2F)"
+		quotaName = "spec.quota.hard keys must be ResourceQuota resource names"
+		whole     = "spec.quota.hard values that count objects"
+		bits      = "spec.quota.hard values must fit in 64 bits when the operator splits them"
+		limitName = "keys must be container resource names"
+		operator  = "each operator must be In or NotIn with at least one value, or Exists or DoesNotExist without values"
+		saNS      = "a ServiceAccount owner's namespace must be one of the tenant's namespaces"
+		group     = "a Group owner may not be a system: group"
+		user      = "a User owner may not be named system:"
+	)
+	sixteen := strings.Repeat("{key: k, operator: Exists}, ", 16)
+	return []rejectedCase{
+		{"component resources with a quota key instead of a container resource", component("{name: api, image: x, resources: {requests: {requests.cpu: 100m}}}"),
+			"spec.versions[0].components[0].resources.requests", "resources.requests keys must be container resource names"},
+		{"plan product resources limits with an unknown resource", planHead + "  products: [{name: x, resources: {limits: {gpu: \"1\"}}}]\n",
+			"spec.products[0].resources.limits", "resources.limits keys must be container resource names"},
+		// ApiProduct components.
+		{"image a blank", component(`{name: api, image: " "}`), image, blank},
+		{"image with a trailing space", component(`{name: api, image: "registry.example.com/api:1.0 "}`), image, blank},
+		{"image with a tab inside", component(`{name: api, image: "registry.example.com/api:\t1.0"}`), image, blank},
+		{"image with an uppercase path", component(`{name: api, image: registry.example.com/Payments:1.0}`), image, reference},
+		{"image with a URL scheme", component(`{name: api, image: "https://registry.example.com/api:1.0"}`), image, reference},
+		{"image with an empty tag", component(`{name: api, image: "registry.example.com/api:"}`), image, reference},
+		{"image with a tag longer than 128 characters", component(`{name: api, image: "api:` + strings.Repeat("a", 129) + `"}`), image, reference},
+		{"image with a short sha256 digest", component(`{name: api, image: "registry.example.com/api@sha256:0123abcd"}`), image, reference},
+		{"image with an uppercase sha256 digest", component(`{name: api, image: "api@sha256:` + strings.Repeat("ABCD", 16) + `"}`), image, reference},
+		{"env TENANT", component(`{name: api, image: x, env: [{name: TENANT, value: other}]}`), env, reserved},
+		{"env PRODUCT_VERSION", component(`{name: api, image: x, env: [{name: PRODUCT_VERSION, value: v9}]}`), env, reserved},
+		{"env RATE_LIMIT_RPM", component(`{name: api, image: x, env: [{name: RATE_LIMIT_RPM, value: "0"}]}`), env, reserved},
+		{"env API_KEY", component(`{name: api, image: x, env: [{name: API_KEY, value: leaked}]}`), env, reserved},
+
+		// ApiProduct exposure.
+		{"hostname with uppercase letters", exposure(`hostname: "{tenant}.API.example.com"`), hostname, dnsName},
+		{"hostname with an underscore", exposure(`hostname: "{tenant}_api.example.com"`), hostname, dnsName},
+		{"hostname with a port", exposure(`hostname: "{tenant}.example.com:8443"`), hostname, dnsName},
+		{"hostname with an empty label", exposure(`hostname: "{tenant}..example.com"`), hostname, dnsName},
+		{"hostname with a trailing dot", exposure(`hostname: "{tenant}.example.com."`), hostname, dnsName},
+		{"pathPrefix without a leading slash", exposure(`pathPrefix: payments`), pathPrefix, "exposure.pathPrefix must start with /, e.g. /payments"},
+		{"pathPrefix with a space", exposure(`pathPrefix: "/pay ments"`), pathPrefix, pathChars},
+		{"pathPrefix with a query", exposure(`pathPrefix: "/payments?v=2"`), pathPrefix, pathChars},
+		{"pathPrefix with a .. segment", exposure(`pathPrefix: /payments/../admin`), pathPrefix, segments},
+		{"pathPrefix ending in a . segment", exposure(`pathPrefix: /payments/.`), pathPrefix, segments},
+		{"pathPrefix with an empty segment", exposure(`pathPrefix: /payments//v2`), pathPrefix, segments},
+		{"pathPrefix with an encoded slash", exposure(`pathPrefix: /payments%2Fadmin`), pathPrefix, segments},
+
+		// ServicePlan quota.
+		{"quota key request.cpu (a typo)", quota(`request.cpu: "1"`), hard, quotaName},
+		{"quota key limits.storage (not a quota resource)", quota(`limits.storage: 10Gi`), hard, quotaName},
+		{"quota key limits.hugepages-2Mi (only requests.hugepages-*)", quota(`limits.hugepages-2Mi: 1Gi`), hard, quotaName},
+		{"quota key with an uppercase domain", quota(`Count/deployments.apps: "3"`), hard, quotaName},
+		{"quota key with two slashes", quota(`count/deployments/apps: "3"`), hard, quotaName},
+		{"quota pods 1.5", quota(`pods: "1.5"`), hard, whole},
+		{"quota count/deployments.apps 2.5", quota(`count/deployments.apps: "2.5"`), hard, whole},
+		{"quota services.loadbalancers 500m", quota(`services.loadbalancers: 500m`), hard, whole},
+		{"quota secrets 0.9995", quota(`secrets: "0.9995"`), hard, whole},
+		{"quota negative requests.cpu", quota(`requests.cpu: "-1"`), hard, "spec.quota.hard values must not be negative"},
+		{"quota pods above 2^63-1", quota(`pods: "1E19"`), hard, bits},
+		{"quota requests.memory one byte above 2^63-1", quota(`requests.memory: "9223372036854775808"`), hard, bits},
+		{"quota requests.cpu one millicore above 2^63-1 millicores", quota(`requests.cpu: 9223372036854775808m`), hard, bits},
+		{"quota non-whole requests.memory above 2^63-1 thousandths", quota(`requests.memory: "9223372036854776.5"`), hard, bits},
+		{"quota value longer than 64 characters", quota(`pods: "1` + strings.Repeat("0", 64) + `"`), hard + ".pods", "Too long: may not be more than 64 bytes"},
+		{"component resources value longer than 64 characters", component(`{name: api, image: x, resources: {requests: {cpu: "0.` + strings.Repeat("0", 63) + `1"}}}`),
+			"spec.versions[0].components[0].resources.requests.cpu", "Too long: may not be more than 64 bytes"},
+
+		// ServicePlan limitRange.
+		{"limitRange key gpu without a domain", limits(`max: {gpu: "1"}`), "spec.limitRange.max", "limitRange.max " + limitName},
+		{"limitRange key pods (a quota name)", limits(`min: {pods: "1"}`), "spec.limitRange.min", "limitRange.min " + limitName},
+		{"limitRange key requests.example.com/gpu", limits(`default: {requests.example.com/gpu: "1"}`), "spec.limitRange.default", "limitRange.default " + limitName},
+		{"limitRange key hugepages- without a size", limits(`defaultRequest: {"hugepages-": 2Mi}`), "spec.limitRange.defaultRequest", "limitRange.defaultRequest " + limitName},
+		{"limitRange min above max", limits(`min: {cpu: "2"}, max: {cpu: "1"}`), "spec.limitRange.min",
+			"limitRange.min is above limitRange.max for a resource: lower min or raise max"},
+		{"limitRange defaultRequest below min", limits(`min: {memory: 1Gi}, defaultRequest: {memory: 512Mi}`), "spec.limitRange.defaultRequest",
+			"limitRange.defaultRequest is below limitRange.min for a resource: raise defaultRequest or lower min"},
+		{"limitRange defaultRequest above max", limits(`defaultRequest: {memory: 2Gi}, max: {memory: 1Gi}`), "spec.limitRange.defaultRequest",
+			"limitRange.defaultRequest is above limitRange.max for a resource: lower defaultRequest or raise max"},
+		{"limitRange defaultRequest above default", limits(`defaultRequest: {cpu: 500m}, default: {cpu: 200m}`), "spec.limitRange.defaultRequest",
+			"limitRange.defaultRequest is above limitRange.default for a resource (a default request cannot exceed the default limit)"},
+		{"limitRange default below min", limits(`min: {cpu: 200m}, default: {cpu: 100m}`), "spec.limitRange.default",
+			"limitRange.default is below limitRange.min for a resource: raise default or lower min"},
+		{"limitRange default above max", limits(`default: {cpu: "2"}, max: {cpu: "1"}`), "spec.limitRange.default",
+			"limitRange.default is above limitRange.max for a resource: lower default or raise max"},
+		{"limitRange default above max in one of two resources", limits(`default: {cpu: 500m, memory: 2Gi}, max: {cpu: "1", memory: 1Gi}`), "spec.limitRange.default",
+			"limitRange.default is above limitRange.max"},
+
+		// ServicePlan network.
+		{"allowIngressFrom operator Equals", ingress(`{namespaceSelector: {matchExpressions: [{key: team, operator: Equals, values: [a]}]}}`),
+			peer + ".namespaceSelector.matchExpressions", operator},
+		{"allowIngressFrom operator In without values", ingress(`{podSelector: {matchExpressions: [{key: app, operator: In}]}}`),
+			peer + ".podSelector.matchExpressions", operator},
+		{"allowIngressFrom operator Exists with values", ingress(`{namespaceSelector: {matchExpressions: [{key: team, operator: Exists, values: [a]}]}}`),
+			peer + ".namespaceSelector.matchExpressions", operator},
+		{"allowIngressFrom operator lowercase in, second expression", ingress(`{podSelector: {matchExpressions: [{key: app, operator: Exists}, {key: tier, operator: in, values: [web]}]}}`),
+			peer + ".podSelector.matchExpressions", operator},
+		{"allowIngressFrom with 17 matchExpressions", ingress(`{namespaceSelector: {matchExpressions: [` + sixteen + `{key: k, operator: Exists}]}}`),
+			peer + ".namespaceSelector.matchExpressions", "allowIngressFrom namespaceSelector.matchExpressions may have at most 16 entries"},
+		{"allowIngressFrom empty peer", ingress(`{}`), peer, "each allowIngressFrom entry needs a podSelector, a namespaceSelector or an ipBlock"},
+		{"allowIngressFrom ipBlock with a podSelector", ingress(`{ipBlock: {cidr: 10.0.0.0/8}, podSelector: {}}`), peer,
+			"an allowIngressFrom entry with an ipBlock may not also have a podSelector or a namespaceSelector"},
+		{"allowIngressFrom ipBlock cidr not a CIDR", ingress(`{ipBlock: {cidr: 10.0.0.0}}`), peer + ".ipBlock.cidr",
+			"allowIngressFrom ipBlock.cidr must be a CIDR such as 10.20.0.0/16"},
+		{"allowEgressTo entry not a CIDR", planHead + "  network: {egress: Restricted, allowEgressTo: [10.20.0.0/16, 10.30.0.0]}\n",
+			"spec.network.allowEgressTo[1]", "allowEgressTo entries must be CIDRs such as 10.20.0.0/16"},
+
+		// Tenant owners.
+		{"ServiceAccount owner in another namespace", owners(`{kind: ServiceAccount, name: deployer, namespace: ci}`), "spec.owners", saNS},
+		{"ServiceAccount owner in the tenant's name while namespaces lists others",
+			owners(`{kind: ServiceAccount, name: deployer, namespace: t12-cel}`) + "  namespaces: [{name: t12-cel-dev}]\n", "spec.owners", saNS},
+		{"ServiceAccount owner name not a ServiceAccount name", owners(`{kind: ServiceAccount, name: Deployer_1, namespace: t12-cel}`),
+			"spec.owners[0].name", "a ServiceAccount owner's name must be a ServiceAccount name"},
+		{"Group owner system:authenticated", owners(`{kind: User, name: alice}, {kind: Group, name: "system:authenticated"}`), "spec.owners[1].name", group},
+		{"Group owner system:serviceaccounts", owners(`{kind: Group, name: "system:serviceaccounts"}`), "spec.owners[0].name", group},
+		{"Group owner system:masters", owners(`{kind: Group, name: "system:masters"}`), "spec.owners[0].name", group},
+		{"User owner system:anonymous", owners(`{kind: User, name: "system:anonymous"}`), "spec.owners[0].name", user},
+		{"User owner system:kube-controller-manager", owners(`{kind: User, name: "system:kube-controller-manager"}`), "spec.owners[0].name", user},
+		{"User owner system:serviceaccount:<namespace>:<name>", owners(`{kind: User, name: "system:serviceaccount:t12-cel:deployer"}`),
+			"spec.owners[0].name", "a service account is an owner of kind ServiceAccount with its name and namespace"},
+	}
+}
+
+// acceptedCases are valid inputs close to the rules above: the rules are no stricter
+// than Kubernetes and the operator need.
+func acceptedCases(tenantHead, planHead, productHead string) []struct{ name, yaml string } {
+	const sha = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	return []struct{ name, yaml string }{
+		{"images with a digest, a registry port, an IPv6 registry and separators", productHead + `  defaultVersion: v1
+  versions:
+  - name: v1
+    components:
+    - {name: digest, image: "registry.example.com/team/payments-api@sha256:` + sha + `"}
+    - {name: both, image: "registry.example.com/payments-api:1.8.0@sha256:` + sha + `"}
+    - {name: port, image: "localhost:5000/a__b/c.d/e--f:V1_rc.2"}
+    - {name: ipv6, image: "[fd00::1]:5000/payments"}
+    - {name: hub, image: nginx}
+    - {name: env, image: x, env: [{name: LOG_LEVEL, value: info}, {name: TENANT_REGION, value: eu}]}
+`},
+		{"hostname with {tenant} inside a label and a URL-safe pathPrefix", productHead + `  defaultVersion: v1
+  versions: [{name: v1, components: [{name: api, image: x, port: 8080}]}]
+  exposure: {component: api, gateway: {name: public, namespace: gw}, hostname: "api-{tenant}.eu-1.example.com", pathPrefix: "/v1/pay-ments_~:@!$&'()*+,;=%20/..x/"}
+`},
+		{"quota keys ResourceQuota accepts, whole numbers written in any form", planHead + `  quota:
+    hard:
+      requests.cpu: 9223372036854775807m
+      limits.memory: "9223372036854775807"
+      requests.ephemeral-storage: 1Ti
+      requests.storage: 12.5Pi
+      gold.storageclass.storage.k8s.io/requests.storage: 500Gi
+      gold.storageclass.storage.k8s.io/persistentvolumeclaims: "10"
+      count/deployments.apps: "20"
+      count/pods: "1e2"
+      requests.nvidia.com/gpu: "2.5"
+      requests.hugepages-2Mi: 1Gi
+      hugepages-1Gi: 2Gi
+      pods: "9223372036854775807"
+      services: 1000m
+      secrets: "10.0"
+      configmaps: 10
+      services.nodeports: "0"
+`},
+		{"limitRange with hugepages and an extended resource in order", planHead + `  limitRange:
+    min: {cpu: 10m, memory: 16Mi}
+    defaultRequest: {cpu: 100m, memory: 128Mi, hugepages-2Mi: 2Mi}
+    default: {cpu: 500m, memory: 512Mi, hugepages-2Mi: 2Mi, example.com/gpu: "1"}
+    max: {cpu: "4", memory: 8Gi, hugepages-2Mi: 1Gi, example.com/gpu: "2", ephemeral-storage: 10Gi, kubernetes.io/batteries: "1"}
+`},
+		{"limitRange bounds equal to each other", planHead + "  limitRange: {min: {cpu: 500m}, defaultRequest: {cpu: 500m}, default: {cpu: \"0.5\"}, max: {cpu: 500m}}\n"},
+		{"allowIngressFrom with every operator, 16 matchExpressions and an ipBlock with except", planHead + `  network:
+    allowIngressFrom:
+    - namespaceSelector:
+        matchExpressions:
+        - {key: team, operator: In, values: [payments]}
+        - {key: env, operator: NotIn, values: [dev, test]}
+        - {key: gateway, operator: Exists}
+        - {key: legacy, operator: DoesNotExist}
+      podSelector: {matchLabels: {app: gateway}}
+    - namespaceSelector: {matchExpressions: [` + strings.Repeat("{key: k, operator: Exists}, ", 15) + `{key: k, operator: Exists}]}
+    - ipBlock: {cidr: 10.0.0.0/8, except: [10.1.0.0/16]}
+`},
+		{"ServiceAccount owner in the tenant's own namespace without spec.namespaces",
+			tenantHead + "  owners: [{kind: ServiceAccount, name: ci.deployer, namespace: t12-cel}, {kind: User, name: \"alice@example.com\"}, {kind: Group, name: \"acme:admins\"}]\n"},
+	}
+}
+
+// wantRejected creates doc (dry run) and wants it refused with a message containing want
+// and, when field is set, naming field.
+func wantRejected(t *testing.T, doc, field, want string) {
+	t.Helper()
+	u := decodeTestYAML(t, doc)
+	err := k8s.Create(testCtx, u, client.DryRunAll)
+	if err == nil {
+		t.Fatalf("%s %s was accepted, want it rejected with %q", u.GetKind(), u.GetName(), want)
+	}
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("rejected with %q, want a message containing %q", err.Error(), want)
+	}
+	if field != "" && !strings.Contains(err.Error(), field+": ") {
+		t.Errorf("rejected with %q, want the error to name the field %s", err.Error(), field)
+	}
+}
+
+func decodeTestYAML(t *testing.T, doc string) *unstructured.Unstructured {
+	t.Helper()
+	u := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal([]byte(doc), &u.Object); err != nil {
+		t.Fatalf("bad test YAML: %v", err)
+	}
+	return u
 }

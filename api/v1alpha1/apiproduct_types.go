@@ -75,6 +75,13 @@ type ProductVersion struct {
 	Components []Component `json:"components"`
 }
 
+// The image rule follows the grammar of container image references: an optional registry
+// (DNS-like labels, capitals allowed, or [IPv6], with an optional :port) and a slash, a
+// lowercase path of components joined by '.', '_', '__' or dashes, an optional :tag of
+// at most 128 word characters, '.' and '-', and an optional @algorithm:hex digest (sha256
+// digests must be 64 lowercase hex digits). Whitespace has a rule of its own, so that " "
+// gets the message that says so.
+
 // Component is a containerized microservice of an API product.
 type Component struct {
 	// name of the component, e.g. api or worker.
@@ -83,9 +90,13 @@ type Component struct {
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	Name string `json:"name"`
 
-	// image is the container image of the component.
+	// image is the container image of the component: a reference
+	// [registry[:port]/]path[:tag][@sha256:<digest>] with a lowercase path and no whitespace,
+	// e.g. registry.example.com/payments-api:1.8.0.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=512
+	// +kubebuilder:validation:XValidation:rule=`!self.matches('[[:space:]]')`,message="image must not contain spaces, tabs or line breaks: write the reference alone, e.g. registry.example.com/payments-api:1.8.0"
+	// +kubebuilder:validation:XValidation:rule=`self.matches('[[:space:]]') || (self.matches('^(([A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?([.][A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*|[[][0-9A-Fa-f:]+[]])(:[0-9]+)?/)?[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*(/[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*)*(:[A-Za-z0-9_][-A-Za-z0-9_.]{0,127})?(@[A-Za-z][A-Za-z0-9]*([-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9A-Fa-f]{32,})?$') && (!self.contains('@sha256:') || self.matches('@sha256:[0-9a-f]{64}$')))`,message="image must be an image reference [registry[:port]/]path[:tag][@sha256:<64 lowercase hex digits>] with a lowercase path, e.g. registry.example.com/payments-api:1.8.0"
 	Image string `json:"image"`
 
 	// args are the container's arguments.
@@ -107,7 +118,8 @@ type Component struct {
 	// +kubebuilder:validation:Pattern=`^/`
 	HealthPath string `json:"healthPath,omitempty"`
 
-	// env are extra environment variables of the component.
+	// env are extra environment variables of the component. TENANT, PRODUCT_VERSION,
+	// RATE_LIMIT_RPM and API_KEY are set by the operator and cannot be listed here.
 	// +optional
 	// +kubebuilder:validation:MaxItems=50
 	// +listType=map
@@ -125,6 +137,7 @@ type EnvVar struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=128
 	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z][-._a-zA-Z0-9]*$`
+	// +kubebuilder:validation:XValidation:rule=`!(self in ['TENANT', 'PRODUCT_VERSION', 'RATE_LIMIT_RPM', 'API_KEY'])`,message="TENANT, PRODUCT_VERSION, RATE_LIMIT_RPM and API_KEY are set by the operator on every component: give the variable another name"
 	Name string `json:"name"`
 
 	// value of the variable.
@@ -134,7 +147,6 @@ type EnvVar struct {
 }
 
 // Exposure publishes a product through a Gateway API HTTPRoute.
-// +kubebuilder:validation:XValidation:rule="!has(self.pathPrefix) || self.pathPrefix.startsWith('/')",message="exposure.pathPrefix must start with /"
 type Exposure struct {
 	// component is the entrypoint component; it must exist, with a port, in every version.
 	// +kubebuilder:validation:MinLength=1
@@ -146,16 +158,24 @@ type Exposure struct {
 
 	// hostname is the route's hostname template; {tenant} is replaced by the tenant name,
 	// e.g. "{tenant}.api.example.com". It must contain {tenant} and no wildcard, so that
-	// no two tenants share or capture each other's host.
+	// no two tenants share or capture each other's host, and be a lowercase DNS name once
+	// {tenant} is replaced.
 	// +optional
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:XValidation:rule="self.contains('{tenant}')",message="exposure.hostname must contain {tenant}, e.g. {tenant}.api.example.com: without it every tenant's route would serve the same host"
 	// +kubebuilder:validation:XValidation:rule="!self.contains('*')",message="exposure.hostname must not contain a wildcard (*): a wildcard host would capture other tenants' traffic"
+	// +kubebuilder:validation:XValidation:rule=`!self.contains('{tenant}') || self.contains('*') || self.replace('{tenant}', 'x').matches('^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?([.][a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$')`,message="exposure.hostname must be a DNS name once {tenant} is replaced: lowercase letters, digits, '-' and '.', each label starting and ending with a letter or digit, e.g. {tenant}.api.example.com"
 	Hostname string `json:"hostname,omitempty"`
 
-	// pathPrefix is the path the product is served under. Default: "/<product name>".
+	// pathPrefix is the path the product is served under. Default: "/<product name>". It
+	// starts with /, holds only URL path characters (letters, digits, -._~!$&'()*+,;=:@/ and
+	// %XX escapes) and has no empty (//), . or .. segment and no encoded slash (%2F), as
+	// Gateway API requires of an HTTPRoute path.
 	// +optional
 	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:XValidation:rule=`self.startsWith('/')`,message="exposure.pathPrefix must start with /, e.g. /payments"
+	// +kubebuilder:validation:XValidation:rule=`self.matches("^([-A-Za-z0-9._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*$")`,message="exposure.pathPrefix may only contain letters, digits, /, %XX escapes and the URL path characters - . _ ~ ! $ & ' ( ) * + , ; = : @ (no spaces, ? or #)"
+	// +kubebuilder:validation:XValidation:rule=`!self.matches('//|/[.][.]?(/|$)|%2[fF]')`,message="exposure.pathPrefix must not contain an empty segment (//), a . or .. segment, or an encoded slash (%2F): Gateway API refuses such paths"
 	PathPrefix string `json:"pathPrefix,omitempty"`
 }
 

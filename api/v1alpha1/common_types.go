@@ -8,10 +8,14 @@ import (
 type ComputeResources struct {
 	// requests is the minimum amount of compute resources a container asks for.
 	// +optional
+	// +kubebuilder:validation:MaxProperties=16
+	// +kubebuilder:validation:XValidation:rule=`self.all(k, k in ['cpu', 'memory', 'ephemeral-storage'] || (size(k) <= 63 && k.matches('^hugepages-[-A-Za-z0-9_.]*[A-Za-z0-9]$')) || (k.indexOf('/') <= 253 && k.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$') && (k.contains('kubernetes.io/') || (!k.startsWith('requests.') && k.indexOf('/') <= 244))))`,message="resources.requests keys must be container resource names: cpu, memory, ephemeral-storage, hugepages-<size> or an extended resource with a domain such as example.com/gpu"
 	Requests corev1.ResourceList `json:"requests,omitempty"`
 
 	// limits is the maximum amount of compute resources a container may use.
 	// +optional
+	// +kubebuilder:validation:MaxProperties=16
+	// +kubebuilder:validation:XValidation:rule=`self.all(k, k in ['cpu', 'memory', 'ephemeral-storage'] || (size(k) <= 63 && k.matches('^hugepages-[-A-Za-z0-9_.]*[A-Za-z0-9]$')) || (k.indexOf('/') <= 253 && k.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$') && (k.contains('kubernetes.io/') || (!k.startsWith('requests.') && k.indexOf('/') <= 244))))`,message="resources.limits keys must be container resource names: cpu, memory, ephemeral-storage, hugepages-<size> or an extended resource with a domain such as example.com/gpu"
 	Limits corev1.ResourceList `json:"limits,omitempty"`
 }
 

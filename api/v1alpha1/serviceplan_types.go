@@ -104,6 +104,27 @@ type ServicePlanSpec struct {
 	Products []PlanProduct `json:"products,omitempty"`
 }
 
+// How the CEL rules on quantities (quota.hard, limitRange) are built; this comment is not a
+// doc comment, so it stays out of kubectl explain:
+//   - A value is read with quantity(string(v)) (v is an int or a string) only after it
+//     matched the quantity pattern: resource.ParseQuantity never returns on some strings
+//     the schema pattern refuses (7E7222222221), and CEL rules run even when the pattern
+//     failed.
+//   - Resource names follow what the API server accepts: ResourceQuota takes its standard
+//     names, hugepages-* and requests.hugepages-*, and any <DNS subdomain>/<name>; a
+//     container (LimitRange of type Container) takes cpu, memory, ephemeral-storage,
+//     hugepages-*, *kubernetes.io/* and extended resources (<domain>/<name> not starting
+//     with requests.). Object counts (pods, ..., and extended names) must be whole numbers.
+//   - Whole numbers: isInteger() is false for 1000m, 1.0 and 19-digit numbers, which
+//     Kubernetes counts as whole, so the rule also subtracts int(asApproximateFloat())
+//     twice (halved first, to stay inside int64) and wants an exact 0 left.
+//   - Bounds: the operator splits every key in units, CPU keys (and amounts that are not
+//     whole) in thousandths (internal/quota); compareTo is exact, so the limits are 2^63-1
+//     and 9223372036854775807m.
+//   - Cost: the API server estimates a rule from the largest input; maxProperties bounds
+//     the maps, and hack/quantity-pattern.sh gives every quantity maxLength 64 (no marker
+//     reaches the values of a ResourceList).
+
 // PlanQuota is a tenant-wide resource budget.
 type PlanQuota struct {
 	// hard is the budget of the whole tenant, in ResourceQuota terms
@@ -111,37 +132,77 @@ type PlanQuota struct {
 	// namespace's tenant-quota also holds services.nodeports: 0 and
 	// services.loadbalancers: 0 unless hard names them (then they are split like any key):
 	// NodePort and LoadBalancer Services open the tenant to the outside of the fence.
+	// Keys are ResourceQuota resource names; object counts (pods, services, count/*, ...)
+	// are whole numbers; every value is at most 2^63-1, and at most 2^63-1 thousandths
+	// (9223372036854775807m) for CPU and amounts that are not whole, which are split in
+	// thousandths.
 	// +optional
+	// +kubebuilder:validation:MaxProperties=64
+	// +kubebuilder:validation:XValidation:rule=`self.all(k, k in ['cpu', 'memory', 'ephemeral-storage', 'requests.cpu', 'requests.memory', 'requests.storage', 'requests.ephemeral-storage', 'limits.cpu', 'limits.memory', 'limits.ephemeral-storage', 'pods', 'resourcequotas', 'services', 'replicationcontrollers', 'secrets', 'persistentvolumeclaims', 'configmaps', 'services.nodeports', 'services.loadbalancers'] || (size(k) <= 63 && k.matches('^(requests[.])?hugepages-[-A-Za-z0-9_.]*[A-Za-z0-9]$')) || (k.indexOf('/') <= 253 && k.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$')))`,message="spec.quota.hard keys must be ResourceQuota resource names such as requests.cpu, limits.memory, requests.storage, pods, services, count/deployments.apps, gold.storageclass.storage.k8s.io/requests.storage or requests.example.com/gpu"
+	// +kubebuilder:validation:XValidation:rule=`self.all(k, !string(self[k]).matches('^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]{1,2})?$') || quantity(string(self[k])).compareTo(quantity('0')) >= 0)`,message="spec.quota.hard values must not be negative"
+	// +kubebuilder:validation:XValidation:rule=`self.all(k, !(k in ['pods', 'resourcequotas', 'services', 'replicationcontrollers', 'secrets', 'configmaps', 'persistentvolumeclaims', 'services.nodeports', 'services.loadbalancers'] || (k.contains('/') && !k.contains('kubernetes.io/') && !k.startsWith('requests.') && k.indexOf('/') <= 244)) || !string(self[k]).matches('^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]{1,2})?$') || quantity(string(self[k])).compareTo(quantity('0')) < 0 || quantity(string(self[k])).compareTo(quantity('9223372036854775807')) > 0 || (quantity(string(self[k])).isInteger() || quantity(string(self[k])).sub(int(quantity(string(self[k])).asApproximateFloat() / 2.0)).sub(int(quantity(string(self[k])).sub(int(quantity(string(self[k])).asApproximateFloat() / 2.0)).asApproximateFloat())).sub(int(quantity(string(self[k])).sub(int(quantity(string(self[k])).asApproximateFloat() / 2.0)).sub(int(quantity(string(self[k])).sub(int(quantity(string(self[k])).asApproximateFloat() / 2.0)).asApproximateFloat())).asApproximateFloat())).compareTo(quantity('0')) == 0))`,message="spec.quota.hard values that count objects (pods, services, secrets, configmaps, persistentvolumeclaims, resourcequotas, replicationcontrollers, services.nodeports, services.loadbalancers, count/* and names with a domain) must be whole numbers, e.g. pods: 10"
+	// +kubebuilder:validation:XValidation:rule=`self.all(k, !string(self[k]).matches('^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]{1,2})?$') || quantity(string(self[k])).compareTo(quantity('0')) < 0 || (quantity(string(self[k])).compareTo(quantity('9223372036854775807')) <= 0 && (!(k.endsWith('cpu') || !(quantity(string(self[k])).isInteger() || quantity(string(self[k])).sub(int(quantity(string(self[k])).asApproximateFloat() / 2.0)).sub(int(quantity(string(self[k])).sub(int(quantity(string(self[k])).asApproximateFloat() / 2.0)).asApproximateFloat())).sub(int(quantity(string(self[k])).sub(int(quantity(string(self[k])).asApproximateFloat() / 2.0)).sub(int(quantity(string(self[k])).sub(int(quantity(string(self[k])).asApproximateFloat() / 2.0)).asApproximateFloat())).asApproximateFloat())).compareTo(quantity('0')) == 0)) || quantity(string(self[k])).compareTo(quantity('9223372036854775807m')) <= 0)))`,message="spec.quota.hard values must fit in 64 bits when the operator splits them: at most 9223372036854775807, or 9223372036854775807m for CPU and for amounts that are not whole numbers (split in thousandths)"
 	Hard corev1.ResourceList `json:"hard,omitempty"`
 }
 
-// PlanLimitRange is the container defaults and bounds of a plan.
+// PlanLimitRange is the container defaults and bounds of a plan. Keys are container
+// resource names (cpu, memory, ephemeral-storage, hugepages-<size>, extended resources
+// with a domain); for every resource set in both, min <= defaultRequest <= default <= max
+// and min <= max, as the API server requires of the LimitRange tenant-limits.
+// +kubebuilder:validation:XValidation:rule=`!has(self.min) || !has(self.max) || self.min.all(k, !(k in self.max) || !(string(self.min[k]).matches('^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]{1,2})?$') && string(self.max[k]).matches('^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]{1,2})?$') && quantity(string(self.min[k])).compareTo(quantity(string(self.max[k]))) > 0))`,message="limitRange.min is above limitRange.max for a resource: lower min or raise max",fieldPath=".min"
+// +kubebuilder:validation:XValidation:rule=`!has(self.min) || !has(self.defaultRequest) || self.min.all(k, !(k in self.defaultRequest) || !(string(self.min[k]).matches('^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]{1,2})?$') && string(self.defaultRequest[k]).matches('^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]{1,2})?$') && quantity(string(self.min[k])).compareTo(quantity(string(self.defaultRequest[k]))) > 0))`,message="limitRange.defaultRequest is below limitRange.min for a resource: raise defaultRequest or lower min",fieldPath=".defaultRequest"
+// +kubebuilder:validation:XValidation:rule=`!has(self.defaultRequest) || !has(self.max) || self.defaultRequest.all(k, !(k in self.max) || !(string(self.defaultRequest[k]).matches('^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]{1,2})?$') && string(self.max[k]).matches('^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]{1,2})?$') && quantity(string(self.defaultRequest[k])).compareTo(quantity(string(self.max[k]))) > 0))`,message="limitRange.defaultRequest is above limitRange.max for a resource: lower defaultRequest or raise max",fieldPath=".defaultRequest"
+// +kubebuilder:validation:XValidation:rule=`!has(self.defaultRequest) || !has(self.default) || self.defaultRequest.all(k, !(k in self.default) || !(string(self.defaultRequest[k]).matches('^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]{1,2})?$') && string(self.default[k]).matches('^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]{1,2})?$') && quantity(string(self.defaultRequest[k])).compareTo(quantity(string(self.default[k]))) > 0))`,message="limitRange.defaultRequest is above limitRange.default for a resource (a default request cannot exceed the default limit): lower defaultRequest or raise default",fieldPath=".defaultRequest"
+// +kubebuilder:validation:XValidation:rule=`!has(self.min) || !has(self.default) || self.min.all(k, !(k in self.default) || !(string(self.min[k]).matches('^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]{1,2})?$') && string(self.default[k]).matches('^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]{1,2})?$') && quantity(string(self.min[k])).compareTo(quantity(string(self.default[k]))) > 0))`,message="limitRange.default is below limitRange.min for a resource: raise default or lower min",fieldPath=".default"
+// +kubebuilder:validation:XValidation:rule=`!has(self.default) || !has(self.max) || self.default.all(k, !(k in self.max) || !(string(self.default[k]).matches('^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]{1,2})?$') && string(self.max[k]).matches('^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]{1,2})?$') && quantity(string(self.default[k])).compareTo(quantity(string(self.max[k]))) > 0))`,message="limitRange.default is above limitRange.max for a resource: lower default or raise max",fieldPath=".default"
 type PlanLimitRange struct {
 	// defaultRequest is the request a container gets when it sets none.
 	// +optional
+	// +kubebuilder:validation:MaxProperties=16
+	// +kubebuilder:validation:XValidation:rule=`self.all(k, k in ['cpu', 'memory', 'ephemeral-storage'] || (size(k) <= 63 && k.matches('^hugepages-[-A-Za-z0-9_.]*[A-Za-z0-9]$')) || (k.indexOf('/') <= 253 && k.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$') && (k.contains('kubernetes.io/') || (!k.startsWith('requests.') && k.indexOf('/') <= 244))))`,message="limitRange.defaultRequest keys must be container resource names: cpu, memory, ephemeral-storage, hugepages-<size> or an extended resource with a domain such as example.com/gpu"
 	DefaultRequest corev1.ResourceList `json:"defaultRequest,omitempty"`
 
 	// default is the limit a container gets when it sets none.
 	// +optional
+	// +kubebuilder:validation:MaxProperties=16
+	// +kubebuilder:validation:XValidation:rule=`self.all(k, k in ['cpu', 'memory', 'ephemeral-storage'] || (size(k) <= 63 && k.matches('^hugepages-[-A-Za-z0-9_.]*[A-Za-z0-9]$')) || (k.indexOf('/') <= 253 && k.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$') && (k.contains('kubernetes.io/') || (!k.startsWith('requests.') && k.indexOf('/') <= 244))))`,message="limitRange.default keys must be container resource names: cpu, memory, ephemeral-storage, hugepages-<size> or an extended resource with a domain such as example.com/gpu"
 	Default corev1.ResourceList `json:"default,omitempty"`
 
 	// max is the most a container may request or be limited to.
 	// +optional
+	// +kubebuilder:validation:MaxProperties=16
+	// +kubebuilder:validation:XValidation:rule=`self.all(k, k in ['cpu', 'memory', 'ephemeral-storage'] || (size(k) <= 63 && k.matches('^hugepages-[-A-Za-z0-9_.]*[A-Za-z0-9]$')) || (k.indexOf('/') <= 253 && k.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$') && (k.contains('kubernetes.io/') || (!k.startsWith('requests.') && k.indexOf('/') <= 244))))`,message="limitRange.max keys must be container resource names: cpu, memory, ephemeral-storage, hugepages-<size> or an extended resource with a domain such as example.com/gpu"
 	Max corev1.ResourceList `json:"max,omitempty"`
 
 	// min is the least a container may request.
 	// +optional
+	// +kubebuilder:validation:MaxProperties=16
+	// +kubebuilder:validation:XValidation:rule=`self.all(k, k in ['cpu', 'memory', 'ephemeral-storage'] || (size(k) <= 63 && k.matches('^hugepages-[-A-Za-z0-9_.]*[A-Za-z0-9]$')) || (k.indexOf('/') <= 253 && k.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$') && (k.contains('kubernetes.io/') || (!k.startsWith('requests.') && k.indexOf('/') <= 244))))`,message="limitRange.min keys must be container resource names: cpu, memory, ephemeral-storage, hugepages-<size> or an extended resource with a domain such as example.com/gpu"
 	Min corev1.ResourceList `json:"min,omitempty"`
 }
+
+// The allowIngressFrom rules iterate a literal list of 16 indices instead of
+// matchExpressions itself: metav1.LabelSelector sets no maxItems, so a rule iterating it is
+// estimated at the size of a whole request and the API server refuses the CRD. A separate
+// rule caps matchExpressions at those 16 entries.
 
 // PlanNetwork holds the network rules of a plan.
 // +kubebuilder:validation:XValidation:rule="!has(self.allowEgressTo) || size(self.allowEgressTo) == 0 || self.egress == 'Restricted'",message="allowEgressTo only applies with egress: Restricted; set egress to Restricted or remove allowEgressTo"
 type PlanNetwork struct {
 	// allowIngressFrom lists extra peers (for example the gateway's namespace) allowed to
-	// reach tenant pods, in NetworkPolicy peer form.
+	// reach tenant pods, in NetworkPolicy peer form: a podSelector and/or namespaceSelector,
+	// or an ipBlock alone. A selector has at most 16 matchExpressions, each with operator In
+	// or NotIn and values, or Exists or DoesNotExist without values.
 	// +optional
 	// +kubebuilder:validation:MaxItems=20
 	// +listType=atomic
+	// +kubebuilder:validation:items:XValidation:rule=`!has(self.podSelector) || !has(self.podSelector.matchExpressions) || size(self.podSelector.matchExpressions) <= 16`,message="allowIngressFrom podSelector.matchExpressions may have at most 16 entries",fieldPath=".podSelector.matchExpressions"
+	// +kubebuilder:validation:items:XValidation:rule=`!has(self.podSelector) || !has(self.podSelector.matchExpressions) || [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15].all(i, i >= size(self.podSelector.matchExpressions) || (self.podSelector.matchExpressions[i].operator in ['In', 'NotIn'] ? (has(self.podSelector.matchExpressions[i].values) && size(self.podSelector.matchExpressions[i].values) > 0) : (self.podSelector.matchExpressions[i].operator in ['Exists', 'DoesNotExist'] && (!has(self.podSelector.matchExpressions[i].values) || size(self.podSelector.matchExpressions[i].values) == 0))))`,message="allowIngressFrom podSelector.matchExpressions: each operator must be In or NotIn with at least one value, or Exists or DoesNotExist without values",fieldPath=".podSelector.matchExpressions"
+	// +kubebuilder:validation:items:XValidation:rule=`!has(self.namespaceSelector) || !has(self.namespaceSelector.matchExpressions) || size(self.namespaceSelector.matchExpressions) <= 16`,message="allowIngressFrom namespaceSelector.matchExpressions may have at most 16 entries",fieldPath=".namespaceSelector.matchExpressions"
+	// +kubebuilder:validation:items:XValidation:rule=`!has(self.namespaceSelector) || !has(self.namespaceSelector.matchExpressions) || [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15].all(i, i >= size(self.namespaceSelector.matchExpressions) || (self.namespaceSelector.matchExpressions[i].operator in ['In', 'NotIn'] ? (has(self.namespaceSelector.matchExpressions[i].values) && size(self.namespaceSelector.matchExpressions[i].values) > 0) : (self.namespaceSelector.matchExpressions[i].operator in ['Exists', 'DoesNotExist'] && (!has(self.namespaceSelector.matchExpressions[i].values) || size(self.namespaceSelector.matchExpressions[i].values) == 0))))`,message="allowIngressFrom namespaceSelector.matchExpressions: each operator must be In or NotIn with at least one value, or Exists or DoesNotExist without values",fieldPath=".namespaceSelector.matchExpressions"
+	// +kubebuilder:validation:items:XValidation:rule=`has(self.podSelector) || has(self.namespaceSelector) || has(self.ipBlock)`,message="each allowIngressFrom entry needs a podSelector, a namespaceSelector or an ipBlock"
+	// +kubebuilder:validation:items:XValidation:rule=`!has(self.ipBlock) || (!has(self.podSelector) && !has(self.namespaceSelector))`,message="an allowIngressFrom entry with an ipBlock may not also have a podSelector or a namespaceSelector: make them separate entries"
+	// +kubebuilder:validation:items:XValidation:rule=`!has(self.ipBlock) || isCIDR(self.ipBlock.cidr)`,message="allowIngressFrom ipBlock.cidr must be a CIDR such as 10.20.0.0/16",fieldPath=".ipBlock.cidr"
 	AllowIngressFrom []networkingv1.NetworkPolicyPeer `json:"allowIngressFrom,omitempty"`
 
 	// egress is Open (tenant pods may connect anywhere) or Restricted (only to the same

@@ -40,6 +40,9 @@ type TenantSpec struct {
 	Plan string `json:"plan"`
 
 	// owners get the plan's ownerRole in every tenant namespace and may read this Tenant.
+	// A ServiceAccount owner lives in one of the tenant's namespaces. Names starting with
+	// system: are Kubernetes' own and are refused for Users and Groups (system:authenticated
+	// would hand the tenant to everyone); a service account is written as kind ServiceAccount.
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=20
 	// +listType=atomic
@@ -82,6 +85,10 @@ type TenantSpec struct {
 // Owner is a user, group or service account that owns a tenant.
 // +kubebuilder:validation:XValidation:rule="self.kind != 'ServiceAccount' || (has(self.namespace) && size(self.namespace) > 0)",message="a ServiceAccount owner needs a namespace"
 // +kubebuilder:validation:XValidation:rule="self.kind == 'ServiceAccount' || !has(self.namespace)",message="namespace is only valid for a ServiceAccount owner"
+// +kubebuilder:validation:XValidation:rule=`self.kind != 'ServiceAccount' || self.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')`,message="a ServiceAccount owner's name must be a ServiceAccount name (lowercase letters, digits, '-' and '.'), e.g. deployer",fieldPath=".name"
+// +kubebuilder:validation:XValidation:rule=`self.kind != 'Group' || !self.name.startsWith('system:')`,message="a Group owner may not be a system: group: Kubernetes puts many or all users in those (system:authenticated is everyone who can log in), so name a group of the tenant's own",fieldPath=".name"
+// +kubebuilder:validation:XValidation:rule=`self.kind != 'User' || !self.name.startsWith('system:serviceaccount:')`,message="a service account is an owner of kind ServiceAccount with its name and namespace, not a User named system:serviceaccount:<namespace>:<name>",fieldPath=".name"
+// +kubebuilder:validation:XValidation:rule=`self.kind != 'User' || self.name.startsWith('system:serviceaccount:') || !self.name.startsWith('system:')`,message="a User owner may not be named system:...: the prefix is reserved for Kubernetes' own identities (system:anonymous is every unauthenticated request), so name a person or robot account",fieldPath=".name"
 type Owner struct {
 	// kind is User, Group or ServiceAccount.
 	Kind OwnerKind `json:"kind"`
@@ -235,6 +242,11 @@ type TenantStatus struct {
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
 
+// The rule on ServiceAccount owners' namespaces sits at the root (it needs metadata.name), and
+// the API server does not ratchet a root rule: it would refuse every later write of a Tenant
+// stored before the rule (status, labels, the operator removing its finalizer). So it skips
+// updates that leave spec.owners and spec.namespaces as they were (oldSelf).
+
 // Tenant is a customer of the platform: a plan, owners, namespaces and products. It becomes
 // namespaces with Pod Security labels, a ResourceQuota share, a LimitRange, NetworkPolicies
 // that fence the tenant in, RoleBindings for its owners, and per-tenant product instances.
@@ -245,6 +257,7 @@ type TenantStatus struct {
 // +kubebuilder:validation:XValidation:rule="!has(self.spec.namespaces) || self.spec.namespaces.all(n, n.name == self.metadata.name || (size(n.name) > size(self.metadata.name) && n.name.substring(0, size(self.metadata.name)) == self.metadata.name && n.name.substring(size(self.metadata.name), size(self.metadata.name) + 1) == '-'))",message="spec.namespaces: every namespace name must be the tenant's name or start with '<tenant name>-'"
 // +kubebuilder:validation:XValidation:rule="self.metadata.name != 'default' && !self.metadata.name.startsWith('kube-')",message="a Tenant's name may not be default or start with kube-: those namespaces are Kubernetes' own and can never be tenant namespaces"
 // +kubebuilder:validation:XValidation:rule="!has(self.spec.products) || self.spec.products.all(p, !has(p.namespace) || (has(self.spec.namespaces) && size(self.spec.namespaces) > 0 ? self.spec.namespaces.exists(n, n.name == p.namespace) : p.namespace == self.metadata.name))",message="spec.products[].namespace must be one of the tenant's namespaces"
+// +kubebuilder:validation:XValidation:rule=`(oldSelf.hasValue() && oldSelf.value().spec.owners == self.spec.owners && (has(oldSelf.value().spec.namespaces) ? (has(self.spec.namespaces) && oldSelf.value().spec.namespaces == self.spec.namespaces) : !has(self.spec.namespaces))) || self.spec.owners.all(o, o.kind != 'ServiceAccount' || !has(o.__namespace__) || ((has(self.spec.namespaces) && size(self.spec.namespaces) > 0) ? self.spec.namespaces.exists(n, n.name == o.__namespace__) : o.__namespace__ == self.metadata.name))`,message="a ServiceAccount owner's namespace must be one of the tenant's namespaces (spec.namespaces, or the tenant's name when spec.namespaces is empty): a service account elsewhere is controlled by whoever runs that namespace",fieldPath=".spec.owners",optionalOldSelf=true
 // +kubebuilder:printcolumn:name="Plan",type=string,JSONPath=`.spec.plan`
 // +kubebuilder:printcolumn:name="Namespaces",type=integer,JSONPath=`.status.namespaceCount`
 // +kubebuilder:printcolumn:name="Products ready",type=string,JSONPath=`.status.productsReady`
