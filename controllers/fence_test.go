@@ -20,60 +20,33 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
-	"github.com/openplatform/tenant-operator/internal/apply"
 )
 
 // objectsOfTenant lists, in a namespace, the objects of the kinds the operator writes that
-// carry a tenant's label.
+// carry a tenant's label, as "Kind/name".
 func objectsOfTenant(namespace, tenant string) ([]string, error) {
 	var out []string
 	for _, k := range namespacedKinds() {
-		kind := k.Name
-		list, err := apply.NewList(kind)
-		if err != nil {
-			return nil, err
-		}
+		list := k.NewList()
 		if err := k8s.List(testCtx, list, client.InNamespace(namespace), client.MatchingLabels{tenancyv1alpha1.LabelTenant: tenant}); err != nil {
-			if kind == "HTTPRoute" {
+			if k.Name == "HTTPRoute" {
 				continue // no Gateway API in this test's cluster (yet)
 			}
 			return nil, err
 		}
-		switch l := list.(type) {
-		case *corev1.ResourceQuotaList:
-			for _, o := range l.Items {
-				out = append(out, kind+"/"+o.Name)
-			}
-		case *corev1.LimitRangeList:
-			for _, o := range l.Items {
-				out = append(out, kind+"/"+o.Name)
-			}
-		case *networkingv1.NetworkPolicyList:
-			for _, o := range l.Items {
-				out = append(out, kind+"/"+o.Name)
-			}
-		case *rbacv1.RoleBindingList:
-			for _, o := range l.Items {
-				out = append(out, kind+"/"+o.Name)
-			}
-		case *appsv1.DeploymentList:
-			for _, o := range l.Items {
-				out = append(out, kind+"/"+o.Name)
-			}
-		case *corev1.ServiceList:
-			for _, o := range l.Items {
-				out = append(out, kind+"/"+o.Name)
-			}
-		case *corev1.SecretList:
-			for _, o := range l.Items {
-				out = append(out, kind+"/"+o.Name)
-			}
+		items, err := meta.ExtractList(list)
+		if err != nil {
+			return nil, err
+		}
+		for _, item := range items {
+			out = append(out, k.Name+"/"+item.(client.Object).GetName())
 		}
 	}
 	return out, nil

@@ -143,23 +143,17 @@ func (r *TenantReconciler) tenantCRDDeleting(ctx context.Context) (bool, error) 
 // selected the tenant's namespaces by label now name the retained namespaces themselves.
 func (r *TenantReconciler) retainNamespaces(ctx context.Context, t *tenancyv1alpha1.Tenant, names []string) error {
 	for _, name := range names {
-		for _, k := range namespacedKinds() {
-			kind := k.Name
-			objs, err := r.listManaged(ctx, kind, t.Name, client.InNamespace(name))
-			if err != nil {
-				return err
+		err := r.eachManaged(ctx, t, name, func(kind string, o client.Object) error {
+			if np, ok := o.(*networkingv1.NetworkPolicy); ok {
+				return r.retainNetworkPolicy(ctx, t, np, names)
 			}
-			for _, o := range objs {
-				if np, ok := o.(*networkingv1.NetworkPolicy); ok {
-					if err := r.retainNetworkPolicy(ctx, t, np, names); err != nil {
-						return err
-					}
-					continue
-				}
-				if err := r.Patch(ctx, o, apply.UnlabelPatch); client.IgnoreNotFound(err) != nil {
-					return fmt.Errorf("removing the tenant labels from %s %s/%s: %w", kind, name, o.GetName(), err)
-				}
+			if err := r.Patch(ctx, o, apply.UnlabelPatch); client.IgnoreNotFound(err) != nil {
+				return fmt.Errorf("removing the tenant labels from %s %s/%s: %w", kind, name, o.GetName(), err)
 			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
 		if err := r.Patch(ctx, ns, apply.UnlabelPatch); client.IgnoreNotFound(err) != nil {

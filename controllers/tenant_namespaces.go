@@ -105,19 +105,33 @@ func (r *TenantReconciler) pruneNamespaces(ctx context.Context, t *tenancyv1alph
 // releaseNamespace hands an adopted namespace back: the operator's objects in it are deleted
 // and the labels and annotations the operator set are removed; everything else stays.
 func (r *TenantReconciler) releaseNamespace(ctx context.Context, t *tenancyv1alpha1.Tenant, name string) error {
+	err := r.eachManaged(ctx, t, name, func(kind string, o client.Object) error {
+		if err := r.Delete(ctx, o); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("deleting %s %s/%s: %w", kind, name, o.GetName(), err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return r.applier().Release(ctx, render.ReleasedNamespace(name))
+}
+
+// eachManaged calls fn for every object of the tenant's, of every namespaced kind, in a
+// namespace; the first error stops it.
+func (r *TenantReconciler) eachManaged(ctx context.Context, t *tenancyv1alpha1.Tenant, namespace string, fn func(kind string, o client.Object) error) error {
 	for _, k := range namespacedKinds() {
-		kind := k.Name
-		list, err := r.listManaged(ctx, kind, t.Name, client.InNamespace(name))
+		objs, err := r.listManaged(ctx, k.Name, t.Name, client.InNamespace(namespace))
 		if err != nil {
 			return err
 		}
-		for _, o := range list {
-			if err := r.Delete(ctx, o); client.IgnoreNotFound(err) != nil {
-				return fmt.Errorf("deleting %s %s/%s: %w", kind, name, o.GetName(), err)
+		for _, o := range objs {
+			if err := fn(k.Name, o); err != nil {
+				return err
 			}
 		}
 	}
-	return r.applier().Release(ctx, render.ReleasedNamespace(name))
+	return nil
 }
 
 // reservedNamespaces returns a function that says why a namespace can never become a
