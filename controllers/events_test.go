@@ -19,47 +19,31 @@ import (
 
 // TestTenantEvents: a tenant's Events tell its story, one Event per real change: each
 // namespace created, the move to another plan, each product's credentials rotated, each
-// namespace deleted with the tenant. Reconciles
-// that change nothing (metadata touches, an operator restart, repairing a deleted policy)
-// add no Event and bump no series count.
+// namespace deleted with the tenant. Reconciles that change nothing (metadata touches,
+// repairing a deleted policy) add no Event and bump no series count. An operator restart
+// is TestTenantEventsAcrossRestart's: it restarts the manager, so it runs on its own.
 func TestTenantEvents(t *testing.T) {
+	t.Parallel()
 	const name, small, large = "t41-events", "p41-small", "p41-large"
 	const orders, billing = "a41-orders", "a41-billing"
 	dev := name + "-dev"
-	for _, p := range []string{orders, billing} {
-		mustCreate(t, newAPIProduct(p, "v1", productVersion("v1", productComponent("api", "registry.example.com/"+p+":1.0.0", 8080))))
-	}
-	planProducts := []tenancyv1alpha1.PlanProduct{{Name: orders}, {Name: billing}}
-	smallPlan := newPlan(small, 2) // requests.cpu 4, pods 20
-	smallPlan.Spec.Products = planProducts
-	mustCreate(t, smallPlan)
-	largePlan := newPlan(large, 2)
-	largePlan.Spec.Quota.Hard = rl("requests.cpu", "8", "pods", "40")
-	largePlan.Spec.Products = planProducts
-	mustCreate(t, largePlan)
-	tenant := newTenant(name, small, name, dev)
-	mustCreate(t, tenant)
-
-	want := []wantEvent{
-		{"Normal", "NamespaceCreated", "Created namespace " + name},
-		{"Normal", "NamespaceCreated", "Created namespace " + dev},
-	}
-	waitEvents(t, name, want...)
-	waitProductsRunning(t, name, name, tenancyv1alpha1.ReasonReconciled, orders+"-api", billing+"-api")
+	tenant, want := startEventsStory(t, name, small, orders, billing)
 	noNewEvents(t, name, 2*time.Second, want...)
 
-	// No-op reconciles: metadata touches, then a restart of the operator.
+	// No-op reconciles: metadata touches, then a repair of a policy deleted under the
+	// operator (a repair, not a change the tenant made: no Event either).
 	for i := range 3 {
 		touchTenant(t, tenant, fmt.Sprint(i))
 		noNewEvents(t, name, 500*time.Millisecond, want...)
 	}
-	restartManager(t)
-	// The new manager reconciles this tenant: it puts back a policy deleted under it
-	// (a repair, not a change the tenant made: no Event either).
 	repairPolicy(t, dev)
 	noNewEvents(t, name, 3*time.Second, want...)
 
 	// Another plan: one PlanChanged naming both plans.
+	largePlan := newPlan(large, 2)
+	largePlan.Spec.Quota.Hard = rl("requests.cpu", "8", "pods", "40")
+	largePlan.Spec.Products = []tenancyv1alpha1.PlanProduct{{Name: orders}, {Name: billing}}
+	mustCreate(t, largePlan)
 	mustUpdate(t, tenant, func(tn *tenancyv1alpha1.Tenant) { tn.Spec.Plan = large })
 	waitQuota(t, name, "requests.cpu", "4", "pods", "20")
 	want = append(want, wantEvent{"Normal", "PlanChanged", fmt.Sprintf("Plan changed from %s to %s", small, large)})
@@ -115,9 +99,53 @@ func TestTenantEvents(t *testing.T) {
 	removeFinalizers(t, name)
 }
 
+// TestTenantEventsAcrossRestart: a restarted operator, which remembers nothing of the
+// Events the stopped one recorded, adds none for a tenant that did not change, also when
+// it repairs a policy deleted under it. It restarts the manager, so it is not parallel.
+func TestTenantEventsAcrossRestart(t *testing.T) {
+	const name, plan = "t44-restart", "p44-restart"
+	const orders, billing = "a44-orders", "a44-billing"
+	_, want := startEventsStory(t, name, plan, orders, billing)
+
+	restartManager(t)
+	// The new manager reconciles this tenant: it puts back a policy deleted under it
+	// (a repair, not a change the tenant made: no Event either).
+	repairPolicy(t, name+"-dev")
+	noNewEvents(t, name, 3*time.Second, want...)
+}
+
+// startEventsStory creates the products orders and billing, a two-namespace plan with
+// both (requests.cpu 4, pods 20) and a tenant on it with the namespaces name and name-dev;
+// it waits until the tenant runs its products and has recorded exactly its two
+// NamespaceCreated Events, and returns the tenant and those Events.
+func startEventsStory(t *testing.T, name, plan, orders, billing string) (*tenancyv1alpha1.Tenant, []wantEvent) {
+	t.Helper()
+	dev := name + "-dev"
+	for _, p := range []string{orders, billing} {
+		mustCreate(t, newAPIProduct(p, "v1", productVersion("v1", productComponent("api", "registry.example.com/"+p+":1.0.0", 8080))))
+	}
+	sp := newPlan(plan, 2)
+	sp.Spec.Products = []tenancyv1alpha1.PlanProduct{{Name: orders}, {Name: billing}}
+	mustCreate(t, sp)
+	tenant := newTenant(name, plan, name, dev)
+	mustCreate(t, tenant)
+
+	want := []wantEvent{
+		{"Normal", "NamespaceCreated", "Created namespace " + name},
+		{"Normal", "NamespaceCreated", "Created namespace " + dev},
+	}
+	waitEvents(t, name, want...)
+	waitProductsRunning(t, name, name, tenancyv1alpha1.ReasonReconciled, orders+"-api", billing+"-api")
+	if err := matchEvents(name, want); err != nil {
+		t.Fatal(err)
+	}
+	return tenant, want
+}
+
 // TestTenantEventsConflict: a namespace that belongs to someone else is reported once, as a
 // Warning, and not again on every reconcile; handing it over records its adoption.
 func TestTenantEventsConflict(t *testing.T) {
+	t.Parallel()
 	const name, planName = "t43-conflict", "p43-conflict"
 	taken := name + "-taken"
 	createNamespace(t, taken, map[string]string{"team": "someone-else"}, nil)

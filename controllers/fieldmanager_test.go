@@ -16,6 +16,7 @@ import (
 // recorded under the field manager tenant-operator, so a GitOps tool's diff can tell the
 // operator's fields from its own.
 func TestOneFieldManager(t *testing.T) {
+	t.Parallel()
 	const name, planName = "t21-fields", "p21-fields"
 	plan := newPlan(planName, 1)
 	mustCreate(t, plan)

@@ -20,6 +20,7 @@ import (
 // TestArgoCDHealth evaluates config/argocd/health.lua the way Argo CD does (gopher-lua, the
 // object as the global obj) against status objects the operator wrote in this suite.
 func TestArgoCDHealth(t *testing.T) {
+	t.Parallel()
 	script, err := os.ReadFile(filepath.Join("..", "config", "argocd", "health.lua"))
 	if err != nil {
 		t.Fatal(err)

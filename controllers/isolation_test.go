@@ -47,6 +47,7 @@ import (
 // ownerRole admin, podSecurity restricted, quota, limitRange and egress Restricted) and
 // tenant iso-b (owner bob), with the admission policies installed.
 func TestTenantIsolation(t *testing.T) {
+	t.Parallel()
 	const (
 		planName = "iso-plan"
 		tenantA  = "iso-a"

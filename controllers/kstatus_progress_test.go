@@ -15,7 +15,7 @@ import (
 
 // TestKstatusInProgressWhileGenerationLags: a spec change that the operator has not seen
 // yet makes a Ready tenant InProgress (the Ready condition alone would say Current), until
-// the operator has reconciled the new generation.
+// the operator has reconciled the new generation. Not parallel: it stops the manager.
 func TestKstatusInProgressWhileGenerationLags(t *testing.T) {
 	const name, planName = "t42-lag", "p42-lag"
 	mustCreate(t, newPlan(planName, 2))
@@ -60,6 +60,7 @@ func TestKstatusInProgressWhileGenerationLags(t *testing.T) {
 // out, or whose namespace is still terminating, is Reconciling=True and InProgress (not
 // Failed: it gets there by itself), and Current once the work is done.
 func TestKstatusInProgressWhileReconciling(t *testing.T) {
+	t.Parallel()
 	const name, planName, product = "t42-rollout", "p42-rollout", "a42-rollout"
 	deploy := product + "-api"
 	mustCreate(t, newAPIProduct(product, "v1", productVersion("v1", productComponent("api", "registry.example.com/rollout:1.0.0", 8080))))

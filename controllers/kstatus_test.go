@@ -13,6 +13,7 @@ import (
 // TestKstatus: tools that read kstatus (kubectl wait, Flux, Argo CD, cli-utils) see a Ready
 // tenant as Current and a tenant whose plan is missing as Failed.
 func TestKstatus(t *testing.T) {
+	t.Parallel()
 	const ready, broken, planName = "t13-ready", "t13-broken", "p13-kstatus"
 	mustCreate(t, newPlan(planName, 1))
 	mustCreate(t, newTenant(ready, planName))

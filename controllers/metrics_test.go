@@ -12,7 +12,9 @@ import (
 )
 
 // TestTenantMetrics: once a tenant is Ready, its readiness, products and quota usage are
-// exported, the time to Ready is observed, and the series go away with the tenant.
+// exported, the time to Ready is observed, and the series go away with the tenant. Not
+// parallel: the time-to-Ready histogram has no tenant label, so a count that grew would
+// prove nothing while other tenants become Ready.
 func TestTenantMetrics(t *testing.T) {
 	const name, planName = "t16-metrics", "p16-metrics"
 	readyBefore := histogramCount(t)

@@ -214,6 +214,7 @@ func waitTenantProductsStalled(t *testing.T, name, reason string) *tenancyv1alph
 // it is Ready once the Deployments are, and status reports the product. The ApiProduct
 // counts its tenants per version.
 func TestProductsAreProvisioned(t *testing.T) {
+	t.Parallel()
 	const product, planName, name = "a21-shop", "p21-shop", "t21-shop"
 	mustCreate(t, newAPIProduct(product, "v1",
 		productVersion("v1",
@@ -362,6 +363,7 @@ func TestProductsAreProvisioned(t *testing.T) {
 
 // TestProductCredentialsStableAndRotated: the API key survives reconciles and an operator
 // restart; the rotate-credentials annotation makes a new key and rolls the Deployment.
+// Not parallel: it restarts the manager.
 func TestProductCredentialsStableAndRotated(t *testing.T) {
 	const product, planName, name = "a22-keys", "p22-keys", "t22-keys"
 	deploy := product + "-api"
@@ -489,6 +491,7 @@ func TestProductCredentialsStableAndRotated(t *testing.T) {
 // TestProductVersionImageChangeAndPin: changing a version's image updates every tenant on
 // that version only; pinning one tenant to another version changes only that tenant.
 func TestProductVersionImageChangeAndPin(t *testing.T) {
+	t.Parallel()
 	const product, planName = "a23-multi", "p23-multi"
 	const one, two, pinned = "t23-one", "t23-two", "t23-pin"
 	deploy := product + "-api"
@@ -604,6 +607,7 @@ func TestProductVersionImageChangeAndPin(t *testing.T) {
 // plan of a tenant that takes the plan's products, loses its Deployments, Services and
 // credentials, and leaves status.products.
 func TestRemovedProductIsPruned(t *testing.T) {
+	t.Parallel()
 	const alpha, beta, planName = "a24-alpha", "a24-beta", "p24-prune"
 	const listed, byPlan = "t24-listed", "t24-default"
 	for _, p := range []string{alpha, beta} {
@@ -679,6 +683,7 @@ func TestRemovedProductIsPruned(t *testing.T) {
 // TestSuspendedTenantScalesToZero: suspending a tenant scales every product Deployment to 0
 // and keeps its data; resuming scales them back to the plan's replicas.
 func TestSuspendedTenantScalesToZero(t *testing.T) {
+	t.Parallel()
 	const product, planName, name = "a25-susp", "p25-susp", "t25-susp"
 	deployments := []string{product + "-api", product + "-worker"}
 	mustCreate(t, newAPIProduct(product, "v1", productVersion("v1",
@@ -740,6 +745,7 @@ func TestSuspendedTenantScalesToZero(t *testing.T) {
 // TestProductNotInPlanStallsThenHeals: a tenant that lists a product its plan lacks is
 // stalled, still gets its namespaces, and heals once the plan includes the product.
 func TestProductNotInPlanStallsThenHeals(t *testing.T) {
+	t.Parallel()
 	const product, planName, name = "a26-extra", "p26-basic", "t26-notinplan"
 	mustCreate(t, newAPIProduct(product, "v1", productVersion("v1", productComponent("api", "registry.example.com/extra:1.0.0", 8080))))
 	plan := newProductPlan(planName)
@@ -786,6 +792,7 @@ func TestProductNotInPlanStallsThenHeals(t *testing.T) {
 // dropping a listed product from the plan) stalls the tenant without deleting the product
 // it runs; fixing the pin heals it with the same credentials.
 func TestProductVersionNotFoundKeepsRunningObjects(t *testing.T) {
+	t.Parallel()
 	const product, planName, name = "a26-pinned", "p26-pinned", "t26-badpin"
 	deploy := product + "-api"
 	mustCreate(t, newAPIProduct(product, "v1", productVersion("v1", productComponent("api", "registry.example.com/pinned:1.0.0", 8080))))
@@ -853,6 +860,7 @@ func TestProductVersionNotFoundKeepsRunningObjects(t *testing.T) {
 // TestProductNotFoundStallsThenHeals: a plan naming an ApiProduct that does not exist yet
 // stalls its tenants, which heal once the product is created.
 func TestProductNotFoundStallsThenHeals(t *testing.T) {
+	t.Parallel()
 	const product, planName, name = "a26-later", "p26-missing", "t26-missing"
 	mustCreate(t, newProductPlan(planName, tenancyv1alpha1.PlanProduct{Name: product}))
 	mustCreate(t, newTenant(name, planName))
@@ -876,6 +884,7 @@ func TestProductNotFoundStallsThenHeals(t *testing.T) {
 // TestInUsePlanAndProductAreNotDeleted: a plan or product that a tenant uses stays, says
 // which tenant holds it, and goes once the tenant is gone.
 func TestInUsePlanAndProductAreNotDeleted(t *testing.T) {
+	t.Parallel()
 	const product, planName, name = "a28-held", "p28-held", "t28-holder"
 	ap := newAPIProduct(product, "v1", productVersion("v1", productComponent("api", "registry.example.com/held:1.0.0", 0)))
 	mustCreate(t, ap)
@@ -965,8 +974,9 @@ type heldObject interface {
 
 // TestHTTPRouteAfterGatewayAPIInstalled: an exposed product gets no route while the
 // Gateway API is not installed (and the tenant is Ready anyway); once the HTTPRoute CRD is
-// installed, the route appears as the contract describes it. It installs CRDs into the
-// shared API server, so it runs last in this file and touches no other test's objects.
+// installed, the route appears as the contract describes it. It installs a CRD into the
+// shared API server, so it is not parallel: it runs before every parallel test (Go runs
+// those after the sequential ones), which therefore all see the HTTPRoute CRD.
 func TestHTTPRouteAfterGatewayAPIInstalled(t *testing.T) {
 	const product, planName, name = "a29-web", "p29-web", "t29-web"
 	deploy := product + "-api"

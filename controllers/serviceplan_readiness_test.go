@@ -100,4 +100,3 @@ func TestSprProductChangeReevaluatesPlan(t *testing.T) {
 	waitPlanReady(t, planName, metav1.ConditionFalse, tenancyv1alpha1.ReasonMissingResourceDefaults,
 		"ApiProduct "+product+" version v2 component api")
 }
-

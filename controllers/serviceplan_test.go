@@ -14,6 +14,7 @@ import (
 
 // TestServicePlanStatus: a plan reports missing products and the tenants on it.
 func TestServicePlanStatus(t *testing.T) {
+	t.Parallel()
 	const planA, planB, product = "p11-gold", "p11-silver", "p11-missing-product"
 	const a, b = "t11-one", "t11-two"
 	gold := newPlan(planA, 1)

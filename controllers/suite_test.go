@@ -6,12 +6,21 @@ package controllers
 // Deployments get no Pods and ResourceQuota status.used is never computed; the tests assert
 // only what the operator itself does.
 //
+// Tests that use names of their own (tenants, plans, products, namespaces) call t.Parallel
+// and run up to defaultParallel at a time. The few that change what every test shares stay
+// sequential, and Go runs them before the parallel ones: restarting or stopping the manager
+// (restartManager, withManagerStopped), installing a CRD (the HTTPRoute CRD), or counting
+// what every tenant adds (a metric without a tenant label). Cluster-wide set-up that
+// parallel tests need (installPolicies, aggregateBuiltinRoles) is shared: the first user
+// sets it up, the last one undoes it.
+//
 // Run with: KUBEBUILDER_ASSETS=$PWD/bin go test ./controllers/ -count=1 -v
 // The manager's log goes to a temporary file whose path is printed when a test fails.
 
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -69,7 +78,20 @@ var (
 	stopManager func() error
 )
 
+// defaultParallel is how many parallel tests run at once unless -parallel says otherwise.
+// They wait on the API server and the manager, not on the CPU, so more of them than
+// GOMAXPROCS (go test's default) finish sooner even on a small machine.
+const defaultParallel = 8
+
 func TestMain(m *testing.M) {
+	flag.Parse()
+	setByUser := false
+	flag.Visit(func(f *flag.Flag) { setByUser = setByUser || f.Name == "test.parallel" })
+	if !setByUser {
+		if err := flag.Set("test.parallel", strconv.Itoa(defaultParallel)); err != nil {
+			fmt.Fprintf(os.Stderr, "setting -test.parallel: %v\n", err)
+		}
+	}
 	os.Exit(runSuite(m))
 }
 

@@ -15,6 +15,7 @@ import (
 // TestRetainDeletionKeepsNamespacesAndDropsLabels: with deletionPolicy Retain, deleting the
 // Tenant keeps every namespace and its contents, unmarked, and removes the reader RBAC.
 func TestRetainDeletionKeepsNamespacesAndDropsLabels(t *testing.T) {
+	t.Parallel()
 	const name, planName = "t08-retain", "p08-retain"
 	second := name + "-data"
 	reader := "tenancy:" + name + ":reader"
@@ -60,6 +61,7 @@ func TestRetainDeletionKeepsNamespacesAndDropsLabels(t *testing.T) {
 // TestDeleteTenantDeletesCreatedNamespaces: with deletionPolicy Delete, deleting the Tenant
 // deletes its namespaces and reader RBAC and holds the Tenant until the namespaces are gone.
 func TestDeleteTenantDeletesCreatedNamespaces(t *testing.T) {
+	t.Parallel()
 	const name, planName = "t09-delete", "p09-delete"
 	second := name + "-dev"
 	reader := "tenancy:" + name + ":reader"
@@ -97,6 +99,7 @@ func TestDeleteTenantDeletesCreatedNamespaces(t *testing.T) {
 // TestRemovedFinalizerIsRestored: a Tenant whose cleanup finalizer someone removes gets it
 // back at once, so deleting it later still cleans up its namespaces.
 func TestRemovedFinalizerIsRestored(t *testing.T) {
+	t.Parallel()
 	const name, planName = "t08-finalizer", "p08-finalizer"
 	mustCreate(t, newPlan(planName, 1))
 	mustCreate(t, newTenant(name, planName))

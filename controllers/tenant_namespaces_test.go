@@ -18,6 +18,7 @@ import (
 // is never taken over; the tenant says why and how to fix it, and its other namespaces are
 // provisioned all the same.
 func TestConflictingNamespaceIsLeftUntouched(t *testing.T) {
+	t.Parallel()
 	const name, planName = "t04-conflict", "p04-conflict"
 	dev := name + "-dev"
 	mustCreate(t, newPlan(planName, 2))
@@ -72,6 +73,7 @@ func TestConflictingNamespaceIsLeftUntouched(t *testing.T) {
 // TestAdoptionByAnnotation: an admin hands an existing namespace over with the adopt
 // annotation; deleting the tenant later releases it instead of deleting it.
 func TestAdoptionByAnnotation(t *testing.T) {
+	t.Parallel()
 	const name, planName = "t05-adopt", "p05-adopt"
 	legacy := name + "-legacy"
 	mustCreate(t, newPlan(planName, 2))

@@ -1,8 +1,10 @@
 package controllers
 
 import (
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,6 +21,7 @@ import (
 // TestTenantBecomesReadyWithEveryObject: a tenant on a full plan gets every object of the
 // contract, reports Ready with every detail condition, and then leaves everything alone.
 func TestTenantBecomesReadyWithEveryObject(t *testing.T) {
+	t.Parallel()
 	const name, planName = "t01-acme", "p01-pro"
 	dev := name + "-dev"
 	reader := "tenancy:" + name + ":reader"
@@ -253,17 +256,12 @@ func TestTenantBecomesReadyWithEveryObject(t *testing.T) {
 		)
 	}
 	before := resourceVersions(t, refs)
-	time.Sleep(3 * time.Second)
-	after := resourceVersions(t, refs)
-	for k, v := range before {
-		if after[k] != v {
-			t.Errorf("%s changed in steady state: resourceVersion %s -> %s", k, v, after[k])
-		}
-	}
+	consistently(t, 3*time.Second, func() error { return unchangedSince(refs, before) })
 }
 
 // TestPlanChangeUpdatesQuotaOfAllTenants: editing a plan updates every tenant on it.
 func TestPlanChangeUpdatesQuotaOfAllTenants(t *testing.T) {
+	t.Parallel()
 	const planName, a, b = "p02-shared", "t02-alpha", "t02-beta"
 	plan := &tenancyv1alpha1.ServicePlan{
 		ObjectMeta: metav1.ObjectMeta{Name: planName},
@@ -322,6 +320,7 @@ func TestPlanChangeUpdatesQuotaOfAllTenants(t *testing.T) {
 // moves to a plan with another ownerRole, or its plan's ownerRole changes, the operator
 // replaces tenant-owners in every namespace and the tenant stays Ready.
 func TestOwnerRoleFollowsThePlan(t *testing.T) {
+	t.Parallel()
 	const name, editPlan, adminPlan = "t02-role", "p02-role-edit", "p02-role-admin"
 	edit, admin := newPlan(editPlan, 2), newPlan(adminPlan, 2)
 	edit.Spec.OwnerRole, admin.Spec.OwnerRole = tenancyv1alpha1.OwnerRoleEdit, tenancyv1alpha1.OwnerRoleAdmin
@@ -364,6 +363,7 @@ func TestOwnerRoleFollowsThePlan(t *testing.T) {
 // TestDeletedOrEditedChildIsRestored: the operator repairs its objects when someone deletes
 // or edits them.
 func TestDeletedOrEditedChildIsRestored(t *testing.T) {
+	t.Parallel()
 	const name, planName = "t03-repair", "p03-repair"
 	reader := "tenancy:" + name + ":reader"
 	mustCreate(t, newPlan(planName, 1))
@@ -424,6 +424,7 @@ func TestDeletedOrEditedChildIsRestored(t *testing.T) {
 // TestRemovedNamespaceIsPruned: a namespace dropped from spec.namespaces is deleted and the
 // remaining namespace gets the whole budget.
 func TestRemovedNamespaceIsPruned(t *testing.T) {
+	t.Parallel()
 	const name, planName = "t10-prune", "p10-prune"
 	extra := name + "-extra"
 	mustCreate(t, newPlan(planName, 2))
@@ -463,14 +464,41 @@ type objRef struct {
 // resourceVersions reads the objects and returns their resourceVersions by "Type ns/name".
 func resourceVersions(t *testing.T, refs []objRef) map[string]string {
 	t.Helper()
+	out, err := readResourceVersions(refs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func readResourceVersions(refs []objRef) (map[string]string, error) {
 	out := map[string]string{}
 	for _, r := range refs {
 		if err := get(r.obj, r.namespace, r.name); err != nil {
-			t.Fatalf("%T %s: %v", r.obj, objName(r.namespace, r.name), err)
+			return nil, fmt.Errorf("%T %s: %w", r.obj, objName(r.namespace, r.name), err)
 		}
 		out[fmt.Sprintf("%T %s", r.obj, objName(r.namespace, r.name))] = r.obj.GetResourceVersion()
 	}
-	return out
+	return out, nil
+}
+
+// unchangedSince reports the objects whose resourceVersion is no longer the one in before.
+func unchangedSince(refs []objRef, before map[string]string) error {
+	now, err := readResourceVersions(refs)
+	if err != nil {
+		return err
+	}
+	var changed []string
+	for k, v := range before {
+		if now[k] != v {
+			changed = append(changed, fmt.Sprintf("%s changed in steady state: resourceVersion %s -> %s", k, v, now[k]))
+		}
+	}
+	if len(changed) > 0 {
+		slices.Sort(changed)
+		return errors.New(strings.Join(changed, "; "))
+	}
+	return nil
 }
 
 // hasTenantNamespacePeer reports whether an ingress rule admits every pod of the tenant's

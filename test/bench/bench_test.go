@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -36,12 +38,21 @@ func TestBenchSmall(t *testing.T) {
 	cfg.Tenants, cfg.NamespacesPerTenant, cfg.SoloRuns = 20, 2, 1
 	cfg.SteadyWindow = 10 * time.Second
 	cfg.Timeout = 10 * time.Minute
+	// The run stops itself, operator and cluster torn down, a minute before go test's
+	// -timeout would kill it (and with it the teardown).
+	if deadline, ok := t.Deadline(); ok {
+		cfg.Timeout = min(cfg.Timeout, time.Until(deadline)-time.Minute)
+	}
 	cfg.Out = t.TempDir()
 	cfg.ClusterName = fmt.Sprintf("tenant-operator-benchtest-%d", os.Getpid())
 
+	// Ctrl-C or a kill ends the run the same way, instead of killing this process before
+	// it deletes the cluster.
+	ctx, stop := signal.NotifyContext(t.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	// Only errors of the benchmark's own informers (watch failures) are worth showing.
 	ctrllog.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel)))
-	res, err := run(t.Context(), cfg, testWriter{t})
+	res, err := run(ctx, cfg, testWriter{t})
 	if res != nil {
 		t.Log("\n" + res.Markdown())
 	}

@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -18,15 +16,15 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
+	"github.com/openplatform/tenant-operator/test/internal/harness"
 )
 
 // cluster is the benchmark's own kwok cluster.
 type cluster struct {
-	root, name, kubeconfig string
+	harness.Cluster
 	// auditLog is the API server's audit log of writes (see auditPolicy).
 	auditLog string
 	nodes    int
-	log      io.Writer
 	cfg      *rest.Config
 	client   client.Client
 }
@@ -39,10 +37,6 @@ const podsPerNode = 100
 // without client-side QPS limits (kwokctl --disable-qps-limits).
 func startCluster(ctx context.Context, cfg Config, pods int, log io.Writer) (*cluster, error) {
 	nodes := max(3, (pods+podsPerNode-1)/podsPerNode)
-	c := &cluster{
-		root: cfg.Root, name: cfg.ClusterName, nodes: nodes, log: log,
-		kubeconfig: filepath.Join(cfg.Out, cfg.ClusterName+".kubeconfig"),
-	}
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		return nil, err
 	}
@@ -50,17 +44,22 @@ func startCluster(ctx context.Context, cfg Config, pods int, log io.Writer) (*cl
 	if err != nil {
 		return nil, err
 	}
-	c.auditLog = filepath.Join(kwokWorkdir(c.root), "clusters", c.name, "logs", "audit.log")
+	c := &cluster{
+		Cluster: harness.Cluster{
+			Root: cfg.Root, Name: cfg.ClusterName, Log: log,
+			Kubeconfig: filepath.Join(cfg.Out, cfg.ClusterName+".kubeconfig"),
+			Env:        []string{fmt.Sprintf("NODES=%d", nodes), "CREATE_ARGS=--disable-qps-limits " + audit},
+		},
+		nodes: nodes,
+	}
+	c.auditLog = filepath.Join(harness.KwokWorkdir(c.Root), "clusters", c.Name, "logs", "audit.log")
 	start := time.Now()
-	fmt.Fprintf(log, "bench: starting cluster %s with %d simulated nodes (rate limits lifted)\n", c.name, nodes)
-	cmd := exec.CommandContext(ctx, filepath.Join(c.root, "hack", "cluster.sh"), "up", c.name, c.kubeconfig)
-	cmd.Env = append(os.Environ(), fmt.Sprintf("NODES=%d", nodes), "CREATE_ARGS=--disable-qps-limits "+audit)
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Run(); err != nil {
+	fmt.Fprintf(log, "bench: starting cluster %s with %d simulated nodes (rate limits lifted)\n", c.Name, nodes)
+	if err := c.Up(ctx); err != nil {
 		c.stop()
 		return nil, fmt.Errorf("starting the cluster: %w", err)
 	}
-	rc, err := clientcmd.BuildConfigFromFlags("", c.kubeconfig)
+	rc, err := clientcmd.BuildConfigFromFlags("", c.Kubeconfig)
 	if err != nil {
 		c.stop()
 		return nil, err
@@ -72,52 +71,20 @@ func startCluster(ctx context.Context, cfg Config, pods int, log io.Writer) (*cl
 		c.stop()
 		return nil, err
 	}
-	for _, dir := range []string{"config/crd", "config/policy"} {
-		if err := c.kubectl(ctx, "apply", "--server-side", "-k", filepath.Join(c.root, dir)); err != nil {
-			c.stop()
-			return nil, err
-		}
-	}
-	if err := c.kubectl(ctx, "wait", "--for=condition=Established", "--timeout=60s",
-		"crd/tenants.tenancy.openplatform.io", "crd/serviceplans.tenancy.openplatform.io",
-		"crd/apiproducts.tenancy.openplatform.io"); err != nil {
+	if err := harness.InstallCRDs(ctx, c.Kubectl(), c.Root); err != nil {
 		c.stop()
 		return nil, err
 	}
-	fmt.Fprintf(log, "bench: cluster ready in %s (kubeconfig %s)\n", since(start), c.kubeconfig)
+	fmt.Fprintf(log, "bench: cluster ready in %s (kubeconfig %s)\n", since(start), c.Kubeconfig)
 	return c, nil
-}
-
-// kwokWorkdir is where hack/cluster.sh keeps its clusters' state.
-func kwokWorkdir(root string) string {
-	if d := os.Getenv("KWOK_WORKDIR"); d != "" {
-		return d
-	}
-	if d := os.Getenv("LOCALBIN"); d != "" {
-		return filepath.Join(d, "kwok-workdir")
-	}
-	return filepath.Join(root, "bin", "kwok-workdir")
 }
 
 // stop deletes the cluster. It does not use the run's context, so it also works after
 // an interrupt.
 func (c *cluster) stop() {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(c.root, "hack", "cluster.sh"), "down", c.name, c.kubeconfig)
-	cmd.Stdout, cmd.Stderr = c.log, c.log
-	if err := cmd.Run(); err != nil {
-		fmt.Fprintf(c.log, "bench: deleting cluster %s: %v\n", c.name, err)
+	if err := c.Down(); err != nil {
+		fmt.Fprintf(c.Log, "bench: deleting cluster %s: %v\n", c.Name, err)
 	}
-}
-
-func (c *cluster) kubectl(ctx context.Context, args ...string) error {
-	cmd := exec.CommandContext(ctx, "kubectl", append([]string{"--kubeconfig", c.kubeconfig}, args...)...)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("kubectl %s: %w\n%s", strings.Join(args, " "), err, out)
-	}
-	return nil
 }
 
 func scheme() *runtime.Scheme {

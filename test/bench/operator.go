@@ -7,12 +7,10 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
@@ -24,11 +22,9 @@ import (
 
 // operator is one bin/manager process.
 type operator struct {
-	cmd         *exec.Cmd
+	proc        *harness.Operator
 	metricsURL  string
 	pprofURL    string
-	done        chan struct{}
-	waitErr     error
 	stopSampler context.CancelFunc
 
 	mu       sync.Mutex
@@ -39,15 +35,15 @@ type operator struct {
 // startOperator runs the manager against the cluster without leader election (a lease
 // renewal every two seconds would count as steady-state writes) and waits for /readyz.
 func startOperator(ctx context.Context, c *cluster, cfg Config, logName string) (*operator, error) {
-	metricsPort, err := harness.FreePort()
+	metricsAddr, err := harness.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
-	probePort, err := harness.FreePort()
+	probeAddr, err := harness.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
-	pprofPort, err := harness.FreePort()
+	pprofAddr, err := harness.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -55,54 +51,30 @@ func startOperator(ctx context.Context, c *cluster, cfg Config, logName string) 
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(cfg.Manager,
-		"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", metricsPort),
-		// Plain HTTP on loopback: with the default HTTPS every scrape would cost the
-		// operator a TokenReview and a SubjectAccessReview, requests that the benchmark
-		// would count as the operator's work.
-		"--metrics-secure=false",
-		"--health-probe-bind-address", fmt.Sprintf("127.0.0.1:%d", probePort),
-		"--pprof-bind-address", fmt.Sprintf("127.0.0.1:%d", pprofPort),
-		fmt.Sprintf("--tenant-concurrency=%d", cfg.Concurrency),
-	)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+c.kubeconfig)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		return nil, fmt.Errorf("starting %s: %w", cfg.Manager, err)
+	defer logFile.Close() // the operator has its own copy
+	proc, err := harness.StartOperator(ctx, harness.OperatorConfig{
+		Binary: cfg.Manager,
+		Args: []string{
+			"--metrics-bind-address", metricsAddr,
+			// Plain HTTP on loopback: with the default HTTPS every scrape would cost the
+			// operator a TokenReview and a SubjectAccessReview, requests that the benchmark
+			// would count as the operator's work.
+			"--metrics-secure=false",
+			"--health-probe-bind-address", probeAddr,
+			"--pprof-bind-address", pprofAddr,
+			fmt.Sprintf("--tenant-concurrency=%d", cfg.Concurrency),
+		},
+		Env:       []string{"KUBECONFIG=" + c.Kubeconfig},
+		Output:    logFile,
+		ProbeAddr: probeAddr,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w; see %s", err, logFile.Name())
 	}
 	o := &operator{
-		cmd:        cmd,
-		metricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort),
-		pprofURL:   fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/", pprofPort),
-		done:       make(chan struct{}),
-	}
-	go func() {
-		o.waitErr = cmd.Wait()
-		logFile.Close()
-		close(o.done)
-	}()
-	readyz := fmt.Sprintf("http://127.0.0.1:%d/readyz", probePort)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if resp, err := http.Get(readyz); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		select {
-		case <-o.done:
-			return nil, fmt.Errorf("the operator exited at start (%v); see %s", o.waitErr, logFile.Name())
-		case <-ctx.Done():
-			o.stop()
-			return nil, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			o.stop()
-			return nil, fmt.Errorf("the operator was not ready within 60s; see %s", logFile.Name())
-		}
+		proc:       proc,
+		metricsURL: "http://" + metricsAddr + "/metrics",
+		pprofURL:   "http://" + pprofAddr + "/debug/pprof/",
 	}
 	sampleCtx, cancel := context.WithCancel(ctx)
 	o.stopSampler = cancel
@@ -126,7 +98,7 @@ func (o *operator) sample(ctx context.Context) {
 
 func (o *operator) readMemory() {
 	m, err := o.scrape()
-	hwm := vmHWM(o.cmd.Process.Pid)
+	hwm := vmHWM(o.proc.Pid())
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if err == nil {
@@ -146,25 +118,20 @@ func (o *operator) peaks() (rss int64, heap float64) {
 	return o.peakRSS, o.peakHeap
 }
 
-// stop sends SIGTERM, waits for a clean exit (SIGKILL after 30 s) and returns the peaks.
+// stop records the peaks one last time, sends SIGTERM and waits for a clean exit
+// (SIGKILL after 30 s).
 func (o *operator) stop() {
 	if o.stopSampler != nil {
 		o.readMemory()
 		o.stopSampler()
 	}
-	_ = o.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-o.done:
-	case <-time.After(30 * time.Second):
-		_ = o.cmd.Process.Kill()
-		<-o.done
-	}
+	_ = o.proc.Stop(30 * time.Second)
 }
 
 // cpuSeconds is the CPU time (user and system) the operator process has used so far; 0 if
 // unknown.
 func (o *operator) cpuSeconds() float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", o.cmd.Process.Pid))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", o.proc.Pid()))
 	if err != nil {
 		return 0
 	}

@@ -73,7 +73,7 @@ func run(ctx context.Context, cfg Config, log io.Writer) (*Result, error) {
 		return nil, err
 	}
 	if cfg.KeepCluster {
-		defer fmt.Fprintf(log, "bench: keeping cluster %s: KUBECONFIG=%s; delete it with hack/cluster.sh down %s\n", c.name, c.kubeconfig, c.name)
+		defer fmt.Fprintf(log, "bench: keeping cluster %s: KUBECONFIG=%s; delete it with hack/cluster.sh down %s\n", c.Name, c.Kubeconfig, c.Name)
 	} else {
 		defer c.stop()
 	}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"regexp"
@@ -16,9 +17,10 @@ import (
 // duplicated, orphaned or lost (checkTenancy). The CRD reinstall scenario is in
 // zz_crd_reinstall_test.go, last, because it deletes the CRDs.
 
-// TestOperatorKilledWhileProvisioning kills the operator with SIGKILL about a second
-// after 50 Tenants arrive in one apply, then starts it again: like a replacement pod,
-// it first waits for the dead process's leader election lease to expire.
+// TestOperatorKilledWhileProvisioning kills the operator with SIGKILL as soon as it has
+// made the first namespace of 50 Tenants that arrive in one apply, then starts it again:
+// like a replacement pod, it first waits for the dead process's leader election lease to
+// expire.
 func TestOperatorKilledWhileProvisioning(t *testing.T) {
 	dumpOnFailure(t)
 	restartOperatorIfDown(t)
@@ -35,7 +37,17 @@ func TestOperatorKilledWhileProvisioning(t *testing.T) {
 	kubectlApply(t, manifests.String())
 	st.step("applied 50 tenants in one kubectl apply")
 
-	time.Sleep(time.Second)
+	// Kill it once it is provisioning: the first of the tenants' namespaces is there.
+	eventually(t, 30*time.Second, func() error {
+		out, err := runKubectl(nil, "get", "namespaces", "-l", tenantLabel, "-o", "name")
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(out, "namespace/"+prefix) {
+			return errors.New("the operator has not made a namespace of the 50 tenants yet")
+		}
+		return nil
+	})
 	if err := env.killOperator(); err != nil {
 		t.Fatal(err)
 	}
@@ -116,6 +128,8 @@ func TestAPIServerOutage(t *testing.T) {
 	}
 	down := time.Now()
 	st.step("killed kube-apiserver")
+	// The outage itself, not a wait for something: 20 s, longer than a leader's renew
+	// deadline (10 s) and lease (15 s), which the scenario is about.
 	time.Sleep(20*time.Second - time.Since(down))
 	runningAfterOutage := env.operatorRunning()
 	dead, err := env.startDeadComponents()
@@ -129,7 +143,7 @@ func TestAPIServerOutage(t *testing.T) {
 	} else {
 		lines, _ := env.logLines(offset, regexp.MustCompile(`(?i)leader|lease|problem running manager|stopped with an error`), 6)
 		t.Logf("the operator exited during the outage (%v), as a leader that cannot renew its lease does; "+
-			"starting it again as its Deployment would. Its last words:\n%s", env.exitErr, strings.Join(lines, "\n"))
+			"starting it again as its Deployment would. Its last words:\n%s", env.exitErr(), strings.Join(lines, "\n"))
 		if err := env.startOperator(); err != nil {
 			t.Fatal(err)
 		}
@@ -245,18 +259,17 @@ func TestIntruderEditIsReverted(t *testing.T) {
 	t.Logf("managedFields after the restoration: %s", restored.managers())
 
 	// No fight: the object does not change any more.
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		time.Sleep(500 * time.Millisecond)
+	consistently(t, 10*time.Second, func() error {
 		q, err := getQuota(name)
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
 		if q.Metadata.ResourceVersion != restored.Metadata.ResourceVersion {
-			t.Fatalf("tenant-quota changed again after the restoration (resourceVersion %s -> %s): spec.hard %v; managers: %s",
+			return fmt.Errorf("tenant-quota changed again after the restoration (resourceVersion %s -> %s): spec.hard %v; managers: %s",
 				restored.Metadata.ResourceVersion, q.Metadata.ResourceVersion, q.Spec.Hard, q.managers())
 		}
-	}
+		return nil
+	})
 	st.step("tenant-quota's resourceVersion stayed %s for 10s", restored.Metadata.ResourceVersion)
 	waitTenantsReady(t, prefix, []string{name}, 30*time.Second)
 	checkTenancy(t, prefix)

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/openplatform/tenant-operator/test/internal/harness"
 )
 
 // The kwok cluster's components run as processes of kwokctl's binary runtime, each
@@ -21,16 +23,7 @@ import (
 // in the cluster's kwok.yaml, and waits until the API server serves again.
 
 // kwokWorkdir is where hack/cluster.sh keeps cluster state.
-func kwokWorkdir() string {
-	if d := os.Getenv("KWOK_WORKDIR"); d != "" {
-		return d
-	}
-	bin := os.Getenv("LOCALBIN")
-	if bin == "" {
-		bin = filepath.Join(repoRoot, "bin")
-	}
-	return filepath.Join(bin, "kwok-workdir")
-}
+func kwokWorkdir() string { return harness.KwokWorkdir(repoRoot) }
 
 // componentPids returns the pid of every component of the cluster by name, as its
 // pid file says.

@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -201,31 +200,13 @@ func (s *suite) checkOperatorLog() error {
 		len(hits), strings.Join(hits, "\n"))
 }
 
-// operatorRunning reports whether the operator process is still running.
-func (s *suite) operatorRunning() bool {
-	select {
-	case <-s.exited:
-		return false
-	default:
-		return true
-	}
-}
-
 // killOperator kills the operator with SIGKILL, as an OOM kill or a node failure
 // would: no graceful shutdown, no release of the leader election lease.
 func (s *suite) killOperator() error {
-	if !s.operatorRunning() {
-		return fmt.Errorf("the operator is not running: %v", s.exitErr)
+	if s.op == nil {
+		return errors.New("the operator is not running: it did not start")
 	}
-	if err := s.operator.Process.Signal(syscall.SIGKILL); err != nil {
-		return err
-	}
-	select {
-	case <-s.exited:
-		return nil
-	case <-time.After(10 * time.Second):
-		return errors.New("the operator did not die within 10s of SIGKILL")
-	}
+	return s.op.Kill()
 }
 
 // restartOperatorIfDown is for tests that stop the operator: if a test fails before it
@@ -233,7 +214,7 @@ func (s *suite) killOperator() error {
 func restartOperatorIfDown(t *testing.T) {
 	t.Cleanup(func() {
 		if !env.operatorRunning() {
-			t.Logf("the operator is not running (%v): starting it for the tests that follow", env.exitErr)
+			t.Logf("the operator is not running (%v): starting it for the tests that follow", env.exitErr())
 			if err := env.startOperator(); err != nil {
 				t.Errorf("restarting the operator: %v", err)
 			}

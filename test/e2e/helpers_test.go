@@ -1,31 +1,31 @@
 package e2e
 
 import (
-	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
-	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/openplatform/tenant-operator/test/internal/harness"
 )
 
 // runKubectl runs kubectl against the test cluster from the repository root, with
 // stdin if not nil, and returns its standard output.
 func runKubectl(stdin []byte, args ...string) (string, error) {
-	cmd := exec.Command("kubectl", append([]string{"--kubeconfig", kubeconfig}, args...)...)
-	cmd.Dir = repoRoot
-	if stdin != nil {
-		cmd.Stdin = bytes.NewReader(stdin)
+	return harness.Kubectl{Kubeconfig: kubeconfig, Dir: repoRoot}.Run(context.Background(), stdin, args...)
+}
+
+// waitCRDsEstablished waits up to a minute until the named CRDs are Established and fails
+// the test if they are not.
+func waitCRDsEstablished(t *testing.T, names ...string) {
+	t.Helper()
+	k := harness.Kubectl{Kubeconfig: kubeconfig, Dir: repoRoot}
+	if err := harness.WaitCRDsEstablished(context.Background(), k, time.Minute, names...); err != nil {
+		t.Fatal(err)
 	}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout = &stdout
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		return stdout.String(), fmt.Errorf("kubectl %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
-	}
-	return stdout.String(), nil
 }
 
 // kubectl runs kubectl and fails the test if it fails.
@@ -79,6 +79,22 @@ func eventually(t *testing.T, timeout time.Duration, fn func() error) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("still failing after %v: %v", timeout, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// consistently calls fn every half second for d and fails the test as soon as it
+// returns an error.
+func consistently(t *testing.T, d time.Duration, fn func() error) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		if err := fn(); err != nil {
+			t.Fatalf("should have held for %v: %v", d, err)
+		}
+		if !time.Now().Before(deadline) {
+			return
 		}
 		time.Sleep(500 * time.Millisecond)
 	}

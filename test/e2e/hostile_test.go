@@ -587,5 +587,5 @@ func installHTTPRouteCRD(t *testing.T) {
 	}
 	kubectl(t, "apply", "--server-side", "-f", path)
 	t.Cleanup(func() { _, _ = runKubectl(nil, "delete", "-f", path, "--ignore-not-found", "--wait=false") })
-	kubectl(t, "wait", "--for=condition=Established", "crd/httproutes.gateway.networking.k8s.io", "--timeout=60s")
+	waitCRDsEstablished(t, "httproutes.gateway.networking.k8s.io")
 }

@@ -576,7 +576,7 @@ func TestInstallBundle(t *testing.T) {
 
 	// The suite's operator still runs, authenticates and may do its work.
 	if !env.operatorRunning() {
-		t.Fatalf("the suite's operator is not running: %v", env.exitErr)
+		t.Fatalf("the suite's operator is not running: %v", env.exitErr())
 	}
 	who := kubectl(t, "--kubeconfig", env.operatorKubeconfig, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
 	if who != wantOperatorSA.username() {

@@ -18,7 +18,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -57,13 +56,14 @@ func TestMain(m *testing.M) {
 
 // suite is the cluster and operator process of one test run.
 type suite struct {
-	name     string // kwok cluster name
-	workDir  string // temporary directory: kubeconfigs, operator log
-	logPath  string // the operator's log, appended to by every start of it
-	manager  string // the operator binary
-	operator *exec.Cmd
-	exited   chan struct{} // closed when the operator process has exited
-	exitErr  error         // the operator's exit status, valid once exited is closed
+	name    string // kwok cluster name
+	workDir string // temporary directory: kubeconfigs, operator log
+	logPath string // the operator's log, appended to by every start of it
+	manager string // the operator binary
+	cluster *harness.Cluster
+	// op is the operator process started last; nil before the first start and after a
+	// start that failed.
+	op *harness.Operator
 
 	// The operator's identity: its ServiceAccount and a kubeconfig holding a token of it.
 	operatorSA         serviceAccount
@@ -167,12 +167,13 @@ func (s *suite) setUp() error {
 	}
 
 	start := time.Now()
-	if err := clusterScript(s.setUpCtx, "up", s.name, kubeconfig); err != nil {
+	s.cluster = &harness.Cluster{Root: repoRoot, Name: s.name, Kubeconfig: kubeconfig, Log: os.Stdout}
+	if err := s.cluster.Up(s.setUpCtx); err != nil {
 		return err
 	}
 	fmt.Printf("e2e: cluster %s up in %v\n", s.name, time.Since(start).Round(100*time.Millisecond))
 
-	if err := installCRDs(); err != nil {
+	if err := harness.InstallCRDs(s.setUpCtx, s.cluster.Kubectl(), repoRoot); err != nil {
 		return err
 	}
 	if s.operatorSA, err = installOperatorRBAC(); err != nil {
@@ -197,8 +198,10 @@ func (s *suite) tearDown() {
 		if s.workDir == "" {
 			return
 		}
-		if err := clusterScript(context.Background(), "down", s.name); err != nil {
-			fmt.Printf("e2e: deleting cluster %s: %v\n", s.name, err)
+		if s.cluster != nil {
+			if err := s.cluster.Down(); err != nil {
+				fmt.Printf("e2e: deleting cluster %s: %v\n", s.name, err)
+			}
 		}
 		_ = os.RemoveAll(s.workDir)
 	})
@@ -223,21 +226,6 @@ func managerBinary(workDir string) (string, error) {
 	return out, nil
 }
 
-func clusterScript(ctx context.Context, args ...string) error {
-	cmd := exec.CommandContext(ctx, filepath.Join(repoRoot, "hack", "cluster.sh"), args...)
-	cmd.Dir = repoRoot
-	cmd.Stdout = os.Stdout
-	cmd.Stderr = os.Stdout
-	// Its own process group, so that cancelling kills kwokctl too. (The cluster's
-	// daemons run in sessions of their own and are deleted by `down`.)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("hack/cluster.sh %s: %w", strings.Join(args, " "), err)
-	}
-	return nil
-}
-
 // reapStaleClusters deletes the clusters and temporary directories left behind
 // by runs that were killed outright (SIGKILL, a crash): their names hold the pid
 // of a process that is gone.
@@ -250,7 +238,8 @@ func reapStaleClusters() {
 			name := strings.TrimSpace(sc.Text())
 			if pid, ok := strings.CutPrefix(name, clusterPrefix); ok && processGone(pid) {
 				fmt.Printf("e2e: deleting cluster %s left behind by a run that is gone\n", name)
-				_ = clusterScript(context.Background(), "down", name)
+				stale := harness.Cluster{Root: repoRoot, Name: name, Log: os.Stdout}
+				_ = stale.Down()
 			}
 		}
 	}
@@ -272,24 +261,6 @@ func processGone(pid string) bool {
 	return errors.Is(syscall.Kill(n, 0), syscall.ESRCH)
 }
 
-func installCRDs() error {
-	if _, err := runKubectl(nil, "apply", "--server-side", "-k", "config/crd"); err != nil {
-		return err
-	}
-	// The same as `make install`: the admission policy too, when there is one.
-	if st, err := os.Stat(filepath.Join(repoRoot, "config", "policy")); err == nil && st.IsDir() {
-		flag := "-f"
-		if _, err := os.Stat(filepath.Join(repoRoot, "config", "policy", "kustomization.yaml")); err == nil {
-			flag = "-k"
-		}
-		if _, err := runKubectl(nil, "apply", "--server-side", flag, "config/policy"); err != nil {
-			return err
-		}
-	}
-	_, err := runKubectl(nil, "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
-	return err
-}
-
 // startOperator starts the operator as config/default deploys it: as its
 // ServiceAccount, with leader election (the Deployment passes --leader-elect) in its
 // own namespace, which outside a pod must be named (as must the operator's namespace,
@@ -297,11 +268,11 @@ func installCRDs() error {
 // on loopback. A restart after a kill therefore waits for the dead process's lease to
 // expire, as a replacement pod would.
 func (s *suite) startOperator() error {
-	port, err := harness.FreePort()
+	probeAddr, err := harness.FreeAddr()
 	if err != nil {
 		return err
 	}
-	mport, err := harness.FreePort()
+	metricsAddr, err := harness.FreeAddr()
 	if err != nil {
 		return err
 	}
@@ -313,80 +284,49 @@ func (s *suite) startOperator() error {
 	s.startOffset = s.logOffset()
 	fmt.Fprintf(logFile, "===== e2e: starting the operator at %s =====\n", time.Now().Format(time.RFC3339Nano))
 
-	probeAddr := fmt.Sprintf("127.0.0.1:%d", port)
-	metricsAddr := fmt.Sprintf("127.0.0.1:%d", mport)
-	cmd := exec.Command(s.manager,
-		"--kubeconfig="+s.operatorKubeconfig,
-		"--metrics-bind-address="+metricsAddr,
-		"--health-probe-bind-address="+probeAddr,
-		"--leader-elect",
-		"--leader-election-namespace="+s.operatorSA.Namespace,
-		"--operator-namespace="+s.operatorSA.Namespace,
-	)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+s.operatorKubeconfig)
-	cmd.Stdout = logFile
-	cmd.Stderr = logFile
-	// If this test binary dies without tearing down, the kernel kills the operator.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting %s: %w", s.manager, err)
+	s.op = nil
+	op, err := harness.StartOperator(s.setUpCtx, harness.OperatorConfig{
+		Binary: s.manager,
+		Args: []string{
+			"--kubeconfig=" + s.operatorKubeconfig,
+			"--metrics-bind-address=" + metricsAddr,
+			"--health-probe-bind-address=" + probeAddr,
+			"--leader-elect",
+			"--leader-election-namespace=" + s.operatorSA.Namespace,
+			"--operator-namespace=" + s.operatorSA.Namespace,
+		},
+		Env:       []string{"KUBECONFIG=" + s.operatorKubeconfig},
+		Output:    logFile,
+		ProbeAddr: probeAddr,
+	})
+	if err != nil {
+		return err
 	}
-	s.operator = cmd
+	s.op = op
 	s.metricsAddr = metricsAddr
-	exited := make(chan struct{})
-	s.exited = exited
-	go func() {
-		err := cmd.Wait()
-		s.exitErr = err
-		close(exited)
-	}()
-
-	// Ready once /readyz answers 200.
-	deadline := time.Now().Add(60 * time.Second)
-	client := &http.Client{Timeout: 2 * time.Second}
-	for {
-		select {
-		case <-s.exited:
-			return fmt.Errorf("the operator exited while starting: %v", s.exitErr)
-		default:
-		}
-		resp, err := client.Get("http://" + probeAddr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				fmt.Printf("e2e: operator ready (pid %d, log %s)\n", cmd.Process.Pid, s.logPath)
-				return nil
-			}
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the operator did not report ready on %s/readyz within 60s", probeAddr)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
+	fmt.Printf("e2e: operator ready (pid %d, log %s)\n", op.Pid(), s.logPath)
+	return nil
 }
 
 // stopOperator stops the operator like the kubelet would: SIGTERM, then SIGKILL
 // after a grace period. Not stopping in time is an error: a rolling update of the
 // Deployment would hit it too.
 func (s *suite) stopOperator() error {
-	if s.operator == nil {
+	if s.op == nil {
 		return nil
 	}
-	select {
-	case <-s.exited:
-		return nil // already stopped
-	default:
+	return s.op.Stop(10 * time.Second)
+}
+
+// operatorRunning reports whether the operator process is still running.
+func (s *suite) operatorRunning() bool { return s.op != nil && s.op.Running() }
+
+// exitErr says how the operator started last exited (nil while it runs).
+func (s *suite) exitErr() error {
+	if s.op == nil {
+		return errors.New("the operator did not start")
 	}
-	_ = s.operator.Process.Signal(syscall.SIGTERM)
-	const grace = 10 * time.Second
-	select {
-	case <-s.exited:
-		return nil
-	case <-time.After(grace):
-		_ = s.operator.Process.Kill()
-		<-s.exited
-		return fmt.Errorf("the operator did not exit within %v of SIGTERM and was killed", grace)
-	}
+	return s.op.ExitErr()
 }
 
 func (s *suite) printOperatorLog() {

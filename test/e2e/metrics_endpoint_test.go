@@ -69,7 +69,7 @@ func getMetrics(url, token string) (metricsResponse, error) {
 // HTTP/1.1 (HTTP/2 is off by default).
 func TestMetricsEndpoint(t *testing.T) {
 	if !env.operatorRunning() {
-		t.Fatalf("the suite's operator is not running: %v", env.exitErr)
+		t.Fatalf("the suite's operator is not running: %v", env.exitErr())
 	}
 	addr := env.metricsAddr
 	httpsURL := "https://" + addr + "/metrics"

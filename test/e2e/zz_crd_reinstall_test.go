@@ -4,6 +4,7 @@ package e2e
 // them every Tenant, ServicePlan and ApiProduct of the tests before it.
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -93,18 +94,31 @@ func TestCRDReinstallKeepsTenants(t *testing.T) {
 		t.Logf("the operator logged %d times that the Tenant CRD is being deleted, e.g.:\n%s", n, strings.Join(lines, "\n"))
 	}
 	if !env.operatorRunning() {
-		t.Fatalf("the operator exited when its CRDs were deleted: %v", env.exitErr)
+		t.Fatalf("the operator exited when its CRDs were deleted: %v", env.exitErr())
 	}
 	if t.Failed() {
 		t.FailNow()
 	}
 
-	// Wait a little with the CRDs gone, as a real reinstall would, so the operator's
-	// informers notice that their kinds are gone before they come back.
-	time.Sleep(2 * time.Second)
+	// Keep the CRDs gone, as a real reinstall would, until the operator's informers have
+	// noticed that their kinds are gone (their watches fail), before they come back.
+	for _, kind := range []string{"Tenant", "ServicePlan", "ApiProduct"} {
+		failed := regexp.MustCompile(`Failed to watch.*\*v1alpha1\.` + kind + `"`)
+		eventually(t, 30*time.Second, func() error {
+			if _, n := env.logLines(offset, failed, 1); n == 0 {
+				return fmt.Errorf("the operator's %s informer has not noticed that the kind is gone (no \"Failed to watch\" logged)", kind)
+			}
+			return nil
+		})
+	}
+	st.step("the operator's Tenant, ServicePlan and ApiProduct watches failed: their kinds are gone")
 	offset = env.logOffset()
 	kubectl(t, "apply", "--server-side", "-k", "config/crd")
-	kubectl(t, append([]string{"wait", "--for=condition=Established", "--timeout=60s"}, crds...)...)
+	var crdNames []string
+	for _, crd := range crds {
+		crdNames = append(crdNames, strings.TrimPrefix(crd, "customresourcedefinition.apiextensions.k8s.io/"))
+	}
+	waitCRDsEstablished(t, crdNames...)
 	kubectlApply(t, manifests)
 	st.step("installed the CRDs again and re-applied the same product, plan and tenants")
 

@@ -1,9 +1,12 @@
 // Package harness holds what the end-to-end tests and the benchmark both need to run
-// processes of their own on this machine.
+// processes of their own on this machine: the repository's root, free ports, a kwok
+// cluster of hack/cluster.sh (Cluster), kubectl against it (Kubectl, InstallCRDs) and the
+// operator binary as a child process (StartOperator).
 package harness
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -36,4 +39,13 @@ func FreePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// FreeAddr returns host:port of a FreePort on 127.0.0.1, for a --*-bind-address flag.
+func FreeAddr() (string, error) {
+	port, err := FreePort()
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("127.0.0.1:%d", port), nil
 }
