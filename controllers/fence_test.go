@@ -27,13 +27,17 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
+	"github.com/openplatform/tenant-operator/internal/apply"
 )
 
 // objectsOfTenant lists, in a namespace, the objects of the kinds the operator writes that
 // carry a tenant's label, as "Kind/name".
 func objectsOfTenant(namespace, tenant string) ([]string, error) {
 	var out []string
-	for _, k := range namespacedKinds() {
+	for _, k := range apply.Kinds {
+		if !k.Namespaced {
+			continue
+		}
 		list := k.NewList()
 		if err := k8s.List(testCtx, list, client.InNamespace(namespace), client.MatchingLabels{tenancyv1alpha1.LabelTenant: tenant}); err != nil {
 			if k.Name == "HTTPRoute" {

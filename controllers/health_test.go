@@ -7,8 +7,6 @@ package controllers
 // deployment controller: the tests write the Deployment status it would write.
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -16,15 +14,8 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/fake"
-	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
 	"github.com/openplatform/tenant-operator/internal/conditions"
@@ -275,70 +266,4 @@ func TestStuckDeletionSaysWhy(t *testing.T) {
 		}
 		return nil
 	})
-}
-
-// TestObservedGenerationOnlyFromAVerdict: a pass cut short by a transient error (reading
-// the plan fails) leaves observedGeneration where it was, so kstatus reads InProgress, not
-// Current with the old generation's conditions; a pass that fails to prune a NetworkPolicy
-// reports it on NetworkIsolated, not on QuotaReady. Against a fake client, so that the
-// errors can be injected.
-func TestObservedGenerationOnlyFromAVerdict(t *testing.T) {
-	t.Parallel()
-	tn := newTenant("og", "p-og")
-	tn.Generation = 2
-	tn.Finalizers = []string{tenancyv1alpha1.TenantFinalizer}
-	tn.Status.ObservedGeneration = 1
-	meta.SetStatusCondition(&tn.Status.Conditions, metav1.Condition{Type: tenancyv1alpha1.ConditionReady, Status: metav1.ConditionTrue,
-		Reason: tenancyv1alpha1.ReasonReconciled, ObservedGeneration: 1})
-	plan := newPlan("p-og", 1)
-
-	build := func(funcs interceptor.Funcs) (*TenantReconciler, client.Client) {
-		c := fake.NewClientBuilder().WithScheme(k8s.Scheme()).WithObjects(tn.DeepCopy(), plan.DeepCopy()).
-			WithStatusSubresource(&tenancyv1alpha1.Tenant{}).WithInterceptorFuncs(funcs).Build()
-		return &TenantReconciler{Client: c, OperatorNamespace: testOperatorNamespace}, c
-	}
-	req := ctrl.Request{NamespacedName: types.NamespacedName{Name: "og"}}
-
-	transient := errors.New("the API server is restarting")
-	r, c := build(interceptor.Funcs{Get: func(ctx context.Context, cl client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
-		if _, ok := obj.(*tenancyv1alpha1.ServicePlan); ok {
-			return transient
-		}
-		return cl.Get(ctx, key, obj, opts...)
-	}})
-	if _, err := r.Reconcile(testCtx, req); !errors.Is(err, transient) {
-		t.Fatalf("Reconcile = %v, want the transient error", err)
-	}
-	got := &tenancyv1alpha1.Tenant{}
-	if err := c.Get(testCtx, req.NamespacedName, got); err != nil {
-		t.Fatal(err)
-	}
-	if got.Status.ObservedGeneration != 1 {
-		t.Errorf("after a pass cut short, status.observedGeneration = %d, want 1 (no verdict on generation 2)", got.Status.ObservedGeneration)
-	}
-
-	// A NetworkPolicy the tenant no longer needs cannot be deleted: the failure is the
-	// NetworkPolicy's, so NetworkIsolated reports it (conditionOf), not QuotaReady.
-	stale := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "tenant-egress", Namespace: "og", Labels: render.Labels("og")}}
-	pruneFails := errors.New("etcd timeout")
-	r, c = build(interceptor.Funcs{Delete: func(ctx context.Context, cl client.WithWatch, obj client.Object, opts ...client.DeleteOption) error {
-		if _, ok := obj.(*networkingv1.NetworkPolicy); ok {
-			return pruneFails
-		}
-		return cl.Delete(ctx, obj, opts...)
-	}})
-	if err := c.Create(testCtx, stale); err != nil {
-		t.Fatal(err)
-	}
-	failed := map[string]error{}
-	r.pruneChildren(testCtx, tn, map[render.Key]bool{}, map[string]bool{"og": true}, nil, false, func(kind string, err error) {
-		failed[conditionOf(kind)] = err
-	})
-	if err := failed[tenancyv1alpha1.ConditionNetworkIsolated]; err == nil || !strings.Contains(err.Error(), pruneFails.Error()) ||
-		!strings.Contains(err.Error(), "og/tenant-egress") {
-		t.Errorf("failures %v, want the failed prune of og/tenant-egress on NetworkIsolated", failed)
-	}
-	if err := failed[tenancyv1alpha1.ConditionQuotaReady]; err != nil {
-		t.Errorf("a failed prune of a NetworkPolicy is reported on QuotaReady: %v", err)
-	}
 }

@@ -4,11 +4,10 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 )
 
 // TestTenantMetrics: once a tenant is Ready, its readiness, products and quota usage are
@@ -23,10 +22,10 @@ func TestTenantMetrics(t *testing.T) {
 	waitTenantReady(t, name)
 
 	eventually(t, 0, func() error {
-		if v := testutil.ToFloat64(tenantReady.WithLabelValues(name, planName)); v != 1 {
+		if v := gaugeValue(t, "tenant_operator_tenant_ready", "tenant", name, "plan", planName); v != 1 {
 			return fmt.Errorf("tenant_operator_tenant_ready = %v, want 1", v)
 		}
-		if v := testutil.ToFloat64(tenantProductsTotal.WithLabelValues(name)); v != 0 {
+		if v := gaugeValue(t, "tenant_operator_tenant_products_total", "tenant", name); v != 0 {
 			return fmt.Errorf("tenant_operator_tenant_products_total = %v, want 0", v)
 		}
 		if n := histogramCount(t); n <= readyBefore {
@@ -46,7 +45,7 @@ func TestTenantMetrics(t *testing.T) {
 		return k8s.Status().Update(testCtx, rq)
 	})
 	eventually(t, 0, func() error {
-		if v := testutil.ToFloat64(tenantQuotaUsage.WithLabelValues(name, "pods")); v != 0.25 {
+		if v := gaugeValue(t, "tenant_operator_tenant_quota_usage_ratio", "tenant", name, "resource", "pods"); v != 0.25 {
 			return fmt.Errorf("tenant_operator_tenant_quota_usage_ratio{resource=pods} = %v, want 0.25 (5 of 20)", v)
 		}
 		return nil
@@ -69,38 +68,70 @@ func TestTenantMetrics(t *testing.T) {
 		return k8s.Update(testCtx, tn)
 	})
 	eventually(t, 0, func() error {
-		if seriesFor(tenantReady, name) != 0 || seriesFor(tenantProductsTotal, name) != 0 {
+		if seriesFor(t, "tenant_operator_tenant_ready", name) != 0 || seriesFor(t, "tenant_operator_tenant_products_total", name) != 0 {
 			return fmt.Errorf("series for deleted tenant %s are still exported", name)
 		}
 		return nil
 	})
 }
 
+// family gathers a metric family from the registry the manager serves on /metrics.
+func family(t *testing.T, name string) *dto.MetricFamily {
+	t.Helper()
+	families, err := ctrlmetrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == name {
+			return f
+		}
+	}
+	return nil
+}
+
+// hasLabels reports whether a series carries every label pair of kv.
+func hasLabels(m *dto.Metric, kv ...string) bool {
+	for i := 0; i+1 < len(kv); i += 2 {
+		found := false
+		for _, l := range m.GetLabel() {
+			found = found || (l.GetName() == kv[i] && l.GetValue() == kv[i+1])
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// gaugeValue is the value of the gauge series with the labels kv (-1 when there is none).
+func gaugeValue(t *testing.T, name string, kv ...string) float64 {
+	t.Helper()
+	for _, m := range family(t, name).GetMetric() {
+		if hasLabels(m, kv...) {
+			return m.GetGauge().GetValue()
+		}
+	}
+	return -1
+}
+
 // histogramCount is the number of observations of the time-to-Ready histogram.
 func histogramCount(t *testing.T) uint64 {
 	t.Helper()
-	ch := make(chan prometheus.Metric, 1)
-	tenantTimeToReady.Collect(ch)
-	m := &dto.Metric{}
-	if err := (<-ch).Write(m); err != nil {
-		t.Fatal(err)
+	var n uint64
+	for _, m := range family(t, "tenant_operator_tenant_time_to_ready_seconds").GetMetric() {
+		n += m.GetHistogram().GetSampleCount()
 	}
-	return m.GetHistogram().GetSampleCount()
+	return n
 }
 
-// seriesFor counts a vector's series labelled with the tenant.
-func seriesFor(v *prometheus.GaugeVec, tenant string) int {
-	ch := make(chan prometheus.Metric, 100)
-	v.Collect(ch)
-	close(ch)
+// seriesFor counts the series of a metric labelled with the tenant.
+func seriesFor(t *testing.T, name, tenant string) int {
+	t.Helper()
 	n := 0
-	for m := range ch {
-		d := &dto.Metric{}
-		_ = m.Write(d)
-		for _, l := range d.GetLabel() {
-			if l.GetName() == "tenant" && l.GetValue() == tenant {
-				n++
-			}
+	for _, m := range family(t, name).GetMetric() {
+		if hasLabels(m, "tenant", tenant) {
+			n++
 		}
 	}
 	return n

@@ -31,6 +31,7 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
+	"github.com/openplatform/tenant-operator/internal/index"
 	"github.com/openplatform/tenant-operator/internal/render"
 )
 
@@ -990,7 +991,7 @@ func TestHTTPRouteAfterGatewayAPIInstalled(t *testing.T) {
 	mustCreate(t, newProductPlan(planName, tenancyv1alpha1.PlanProduct{Name: product}))
 	mustCreate(t, newTenant(name, planName))
 
-	installed := get(&apiextensionsv1.CustomResourceDefinition{}, "", httpRouteCRD) == nil
+	installed := get(&apiextensionsv1.CustomResourceDefinition{}, "", index.HTTPRouteCRD) == nil
 	eventually(t, 0, func() error { return productObjects(name, product, true, []string{"api"}, []string{"api"}) })
 	tn := waitProductsRunning(t, name, name, tenancyv1alpha1.ReasonReconciled, deploy)
 	if installed {
@@ -1060,15 +1061,15 @@ func installHTTPRouteCRD(t *testing.T) {
 	if err := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(b), 4096).Decode(crd); err != nil {
 		t.Fatalf("decoding %s: %v", path, err)
 	}
-	if crd.Name != httpRouteCRD {
-		t.Fatalf("%s holds CRD %q, want %s", path, crd.Name, httpRouteCRD)
+	if crd.Name != index.HTTPRouteCRD {
+		t.Fatalf("%s holds CRD %q, want %s", path, crd.Name, index.HTTPRouteCRD)
 	}
 	if err := k8s.Create(testCtx, crd); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatalf("creating CRD %s: %v", crd.Name, err)
 	}
 	eventually(t, 0, func() error {
 		c := &apiextensionsv1.CustomResourceDefinition{}
-		if err := get(c, "", httpRouteCRD); err != nil {
+		if err := get(c, "", index.HTTPRouteCRD); err != nil {
 			return err
 		}
 		for _, cond := range c.Status.Conditions {
@@ -1076,7 +1077,7 @@ func installHTTPRouteCRD(t *testing.T) {
 				return nil
 			}
 		}
-		return fmt.Errorf("CRD %s is not established yet", httpRouteCRD)
+		return fmt.Errorf("CRD %s is not established yet", index.HTTPRouteCRD)
 	})
 	// The test client finds the new kind too.
 	eventually(t, 0, func() error { return k8s.List(testCtx, &gatewayv1.HTTPRouteList{}) })

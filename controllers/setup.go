@@ -1,4 +1,8 @@
-// Package controllers holds the reconcilers of ServicePlan, ApiProduct and Tenant.
+// Package controllers wires the reconcilers of the three kinds into a manager: the caches
+// they share, the field indexes and the scheme. Each kind has its own package:
+// controllers/tenant (namespaces, their contents and products), controllers/serviceplan and
+// controllers/apiproduct (status and in-use protection). What they share lives in internal/
+// (apply, conditions, index, inuse, render, quota).
 package controllers
 
 import (
@@ -17,21 +21,10 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
-)
-
-// Field indexes on Tenants.
-const (
-	// indexTenantPlan indexes Tenants by spec.plan.
-	indexTenantPlan = "spec.plan"
-	// indexTenantNamespace indexes Tenants by the namespaces they ask for.
-	indexTenantNamespace = "spec.namespaces"
-	// indexPlanProduct indexes ServicePlans by the products they include.
-	indexPlanProduct = "spec.products"
-	// indexTenantProduct indexes Tenants by the products they list or run.
-	indexTenantProduct = "products"
-
-	// httpRouteCRD is the name of the Gateway API HTTPRoute CRD.
-	httpRouteCRD = "httproutes.gateway.networking.k8s.io"
+	"github.com/openplatform/tenant-operator/controllers/apiproduct"
+	"github.com/openplatform/tenant-operator/controllers/serviceplan"
+	"github.com/openplatform/tenant-operator/controllers/tenant"
+	"github.com/openplatform/tenant-operator/internal/index"
 )
 
 // CacheOptions limits the informer caches to what the operator manages: every kind it writes
@@ -54,42 +47,10 @@ func CacheOptions() cache.Options {
 			&tenancyv1alpha1.ApiProduct{}:  everything,
 			&apiextensionsv1.CustomResourceDefinition{}: {
 				Label: labels.Everything(),
-				Field: fields.OneTermEqualSelector("metadata.name", httpRouteCRD),
+				Field: fields.OneTermEqualSelector("metadata.name", index.HTTPRouteCRD),
 			},
 		},
 	}
-}
-
-// SetupIndexes registers the field indexes the reconcilers use to fan out events.
-func SetupIndexes(ctx context.Context, idx client.FieldIndexer) error {
-	if err := idx.IndexField(ctx, &tenancyv1alpha1.Tenant{}, indexTenantPlan, func(o client.Object) []string {
-		return []string{o.(*tenancyv1alpha1.Tenant).Spec.Plan}
-	}); err != nil {
-		return err
-	}
-	if err := idx.IndexField(ctx, &tenancyv1alpha1.Tenant{}, indexTenantNamespace, func(o client.Object) []string {
-		t := o.(*tenancyv1alpha1.Tenant)
-		var names []string
-		for _, ns := range t.DesiredNamespaces() {
-			names = append(names, ns.Name)
-		}
-		return names
-	}); err != nil {
-		return err
-	}
-	if err := idx.IndexField(ctx, &tenancyv1alpha1.Tenant{}, indexTenantProduct, func(o client.Object) []string {
-		return tenantProductNames(o.(*tenancyv1alpha1.Tenant))
-	}); err != nil {
-		return err
-	}
-	return idx.IndexField(ctx, &tenancyv1alpha1.ServicePlan{}, indexPlanProduct, func(o client.Object) []string {
-		p := o.(*tenancyv1alpha1.ServicePlan)
-		names := make([]string, 0, len(p.Spec.Products))
-		for _, pr := range p.Spec.Products {
-			names = append(names, pr.Name)
-		}
-		return names
-	})
 }
 
 // Options tune the reconcilers.
@@ -104,13 +65,13 @@ type Options struct {
 
 // Setup registers the indexes and every reconciler with the manager.
 func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
-	if err := SetupIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
+	if err := index.Setup(ctx, mgr.GetFieldIndexer()); err != nil {
 		return err
 	}
 	// Every write, status and finalizers included, under one field manager, so that what the
 	// operator owns is plain to see next to a GitOps tool's fields.
 	c := client.WithFieldOwner(mgr.GetClient(), tenancyv1alpha1.FieldManager)
-	if err := (&TenantReconciler{
+	if err := (&tenant.Reconciler{
 		Client:            c,
 		APIReader:         mgr.GetAPIReader(),
 		Recorder:          mgr.GetEventRecorder("tenant-operator"),
@@ -119,10 +80,10 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	}).SetupWithManager(mgr); err != nil {
 		return err
 	}
-	if err := (&ApiProductReconciler{Client: c}).SetupWithManager(mgr); err != nil {
+	if err := (&apiproduct.Reconciler{Client: c}).SetupWithManager(mgr); err != nil {
 		return err
 	}
-	return (&ServicePlanReconciler{Client: c}).SetupWithManager(mgr)
+	return (&serviceplan.Reconciler{Client: c}).SetupWithManager(mgr)
 }
 
 // AddToScheme registers every kind the operator reads or writes.
@@ -135,23 +96,4 @@ func AddToScheme(s *runtime.Scheme) error {
 		}
 	}
 	return nil
-}
-
-// tenantProductNames are the products a tenant lists in spec.products or runs (status).
-func tenantProductNames(t *tenancyv1alpha1.Tenant) []string {
-	seen := map[string]bool{}
-	var names []string
-	for _, p := range t.Spec.Products {
-		if !seen[p.Name] {
-			seen[p.Name] = true
-			names = append(names, p.Name)
-		}
-	}
-	for _, p := range t.Status.Products {
-		if !seen[p.Name] {
-			seen[p.Name] = true
-			names = append(names, p.Name)
-		}
-	}
-	return names
 }

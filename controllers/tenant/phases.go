@@ -1,4 +1,4 @@
-package controllers
+package tenant
 
 import (
 	"context"
@@ -80,7 +80,7 @@ type tenantPhase struct {
 }
 
 // phases are the steps of a provisioning pass, in order.
-func (r *TenantReconciler) phases() []tenantPhase {
+func (r *Reconciler) phases() []tenantPhase {
 	return []tenantPhase{
 		{"plan", r.planPhase},
 		{"classify namespaces", r.classifyPhase},
@@ -95,7 +95,7 @@ func (r *TenantReconciler) phases() []tenantPhase {
 
 // reconcileNormal provisions the tenant: the phases in order, then the conditions computed
 // from what they found.
-func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *tenancyv1alpha1.Tenant) (ctrl.Result, error) {
+func (r *Reconciler) reconcileNormal(ctx context.Context, t *tenancyv1alpha1.Tenant) (ctrl.Result, error) {
 	s := &tenantScope{t: t, failures: map[string]error{}, ap: r.applier()}
 	for _, p := range r.phases() {
 		stop, err := p.run(ctx, s)
@@ -111,7 +111,7 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *tenancyv1alph
 }
 
 // planPhase reads the tenant's plan and checks the namespace count against it.
-func (r *TenantReconciler) planPhase(ctx context.Context, s *tenantScope) (bool, error) {
+func (r *Reconciler) planPhase(ctx context.Context, s *tenantScope) (bool, error) {
 	t := s.t
 	plan := &tenancyv1alpha1.ServicePlan{}
 	if err := r.Get(ctx, client.ObjectKey{Name: t.Spec.Plan}, plan); err != nil {
@@ -138,7 +138,7 @@ func (r *TenantReconciler) planPhase(ctx context.Context, s *tenantScope) (bool,
 
 // classifyPhase finds out, for every namespace the tenant lists, whether it is the tenant's,
 // free, another's or reserved, and lets go of a tenant namespace that became reserved.
-func (r *TenantReconciler) classifyPhase(ctx context.Context, s *tenantScope) (bool, error) {
+func (r *Reconciler) classifyPhase(ctx context.Context, s *tenantScope) (bool, error) {
 	states, err := r.classifyNamespaces(ctx, s.t)
 	if err != nil {
 		return false, err
@@ -165,7 +165,7 @@ func (r *TenantReconciler) classifyPhase(ctx context.Context, s *tenantScope) (b
 }
 
 // renderPhase reads the tenant's products and renders what the tenant becomes.
-func (r *TenantReconciler) renderPhase(ctx context.Context, s *tenantScope) (bool, error) {
+func (r *Reconciler) renderPhase(ctx context.Context, s *tenantScope) (bool, error) {
 	products, err := r.fetchProducts(ctx, s.t, s.plan)
 	if err != nil {
 		return false, err
@@ -187,7 +187,7 @@ func (r *TenantReconciler) renderPhase(ctx context.Context, s *tenantScope) (boo
 // namespacesPhase creates or updates the usable namespaces. One that is lost to another
 // tenant now (a race for the name, or a cache that lagged) becomes a conflict, and nothing
 // of this tenant is written into it.
-func (r *TenantReconciler) namespacesPhase(ctx context.Context, s *tenantScope) (bool, error) {
+func (r *Reconciler) namespacesPhase(ctx context.Context, s *tenantScope) (bool, error) {
 	for i, o := range s.desired.Namespaces {
 		if !s.usable[o.Name] {
 			continue
@@ -216,7 +216,7 @@ func (r *TenantReconciler) namespacesPhase(ctx context.Context, s *tenantScope) 
 
 // tenantObjectsPhase applies the quota, limits, policies and bindings in the usable
 // namespaces, and the cluster-wide reader RBAC.
-func (r *TenantReconciler) tenantObjectsPhase(ctx context.Context, s *tenantScope) (bool, error) {
+func (r *Reconciler) tenantObjectsPhase(ctx context.Context, s *tenantScope) (bool, error) {
 	for _, o := range s.desired.Namespaced {
 		s.desiredKeys[o.Key()] = true
 		if !s.usable[o.Namespace] {
@@ -235,7 +235,7 @@ func (r *TenantReconciler) tenantObjectsPhase(ctx context.Context, s *tenantScop
 }
 
 // productsPhase resolves, renders and applies the tenant's products.
-func (r *TenantReconciler) productsPhase(ctx context.Context, s *tenantScope) (bool, error) {
+func (r *Reconciler) productsPhase(ctx context.Context, s *tenantScope) (bool, error) {
 	planned, err := r.planProducts(ctx, s.t, s.plan, s.products, s.usable)
 	if err != nil {
 		s.fail(render.KindDeployment, err)
@@ -263,7 +263,7 @@ func (r *TenantReconciler) productsPhase(ctx context.Context, s *tenantScope) (b
 
 // prunePhase deletes (or releases, or retains) the namespaces the tenant no longer lists and
 // the objects it no longer needs.
-func (r *TenantReconciler) prunePhase(ctx context.Context, s *tenantScope) (bool, error) {
+func (r *Reconciler) prunePhase(ctx context.Context, s *tenantScope) (bool, error) {
 	if err := r.pruneNamespaces(ctx, s.t, s.listed); err != nil {
 		s.fail(render.KindNamespace, err)
 	}
@@ -273,7 +273,7 @@ func (r *TenantReconciler) prunePhase(ctx context.Context, s *tenantScope) (bool
 
 // observePhase reads what the conditions are computed from: the products' Deployments, the
 // namespaces and the quota usage.
-func (r *TenantReconciler) observePhase(ctx context.Context, s *tenantScope) (bool, error) {
+func (r *Reconciler) observePhase(ctx context.Context, s *tenantScope) (bool, error) {
 	if s.planned != nil {
 		s.outcome.Err = s.planned.err
 		if s.planned.err == nil {

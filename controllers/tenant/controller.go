@@ -1,4 +1,4 @@
-package controllers
+package tenant
 
 import (
 	"context"
@@ -26,10 +26,11 @@ import (
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
 	"github.com/openplatform/tenant-operator/internal/apply"
 	"github.com/openplatform/tenant-operator/internal/conditions"
+	"github.com/openplatform/tenant-operator/internal/index"
 )
 
-// TenantReconciler turns a Tenant into isolated, quota-bounded namespaces.
-type TenantReconciler struct {
+// Reconciler turns a Tenant into isolated, quota-bounded namespaces.
+type Reconciler struct {
 	client.Client
 	// APIReader reads from the API server directly, for the few reads a stale cache must
 	// not answer (an existing credentials Secret).
@@ -65,7 +66,7 @@ const staleStatusRequeue = 200 * time.Millisecond
 
 // Reconcile brings one Tenant's namespaces and their contents to the desired state and
 // records what it found in the Tenant's status, which it writes at most once per pass.
-func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
 	t := &tenancyv1alpha1.Tenant{}
 	if err := r.Get(ctx, req.NamespacedName, t); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -134,7 +135,7 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 
 // SetupWithManager wires the reconciler: Tenants, the objects it manages (mapped back by the
 // tenant label), namespaces that a Tenant asks for, and the ServicePlans tenants are on.
-func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	byTenantLabel := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
 		if name := o.GetLabels()[tenancyv1alpha1.LabelTenant]; name != "" {
 			return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: name}}}
@@ -163,7 +164,7 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&tenancyv1alpha1.ApiProduct{}, handler.EnqueueRequestsFromMapFunc(r.tenantsForProduct),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WatchesMetadata(&apiextensionsv1.CustomResourceDefinition{}, handler.EnqueueRequestsFromMapFunc(r.tenantsForRouteCRD),
-			builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetName() == httpRouteCRD }))).
+			builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetName() == index.HTTPRouteCRD }))).
 		Complete(r)
 }
 
@@ -182,7 +183,7 @@ var finalizerRemoved = predicate.Funcs{
 
 // tenantsForNamespace maps a namespace to the tenants that own it, are asked to adopt it, or
 // list it in spec.namespaces (so a conflict heals when the namespace is deleted).
-func (r *TenantReconciler) tenantsForNamespace(ctx context.Context, o client.Object) []reconcile.Request {
+func (r *Reconciler) tenantsForNamespace(ctx context.Context, o client.Object) []reconcile.Request {
 	names := map[string]bool{}
 	if n := o.GetLabels()[tenancyv1alpha1.LabelTenant]; n != "" {
 		names[n] = true
@@ -190,43 +191,43 @@ func (r *TenantReconciler) tenantsForNamespace(ctx context.Context, o client.Obj
 	if n := o.GetAnnotations()[tenancyv1alpha1.AnnotationAdopt]; n != "" {
 		names[n] = true
 	}
-	r.addTenants(ctx, names, client.MatchingFields{indexTenantNamespace: o.GetName()})
+	r.addTenants(ctx, names, client.MatchingFields{index.TenantNamespace: o.GetName()})
 	return requests(names)
 }
 
 // tenantsForPlan maps a ServicePlan to every tenant on it, and to the tenants that list a
 // namespace the plan admits as a peer (it is reserved now).
-func (r *TenantReconciler) tenantsForPlan(ctx context.Context, o client.Object) []reconcile.Request {
+func (r *Reconciler) tenantsForPlan(ctx context.Context, o client.Object) []reconcile.Request {
 	names := map[string]bool{}
-	r.addTenants(ctx, names, client.MatchingFields{indexTenantPlan: o.GetName()})
+	r.addTenants(ctx, names, client.MatchingFields{index.TenantPlan: o.GetName()})
 	for _, ns := range peerNamespaces(o.(*tenancyv1alpha1.ServicePlan)) {
-		r.addTenants(ctx, names, client.MatchingFields{indexTenantNamespace: ns})
+		r.addTenants(ctx, names, client.MatchingFields{index.TenantNamespace: ns})
 	}
 	return requests(names)
 }
 
 // tenantsForProduct maps an ApiProduct to the tenants that list it and the tenants on plans
 // that include it.
-func (r *TenantReconciler) tenantsForProduct(ctx context.Context, o client.Object) []reconcile.Request {
+func (r *Reconciler) tenantsForProduct(ctx context.Context, o client.Object) []reconcile.Request {
 	names := map[string]bool{}
-	r.addTenants(ctx, names, client.MatchingFields{indexTenantProduct: o.GetName()})
+	r.addTenants(ctx, names, client.MatchingFields{index.TenantProduct: o.GetName()})
 	plans := &tenancyv1alpha1.ServicePlanList{}
-	if err := r.List(ctx, plans, client.MatchingFields{indexPlanProduct: o.GetName()}); err != nil {
+	if err := r.List(ctx, plans, client.MatchingFields{index.PlanProduct: o.GetName()}); err != nil {
 		log.FromContext(ctx).Error(err, "listing plans by product", "product", o.GetName())
 	}
 	for _, p := range plans.Items {
-		r.addTenants(ctx, names, client.MatchingFields{indexTenantPlan: p.Name})
+		r.addTenants(ctx, names, client.MatchingFields{index.TenantPlan: p.Name})
 	}
 	// A gateway namespace is reserved: the tenants that list it learn so.
 	if e := o.(*tenancyv1alpha1.ApiProduct).Spec.Exposure; e != nil && e.Gateway.Namespace != "" {
-		r.addTenants(ctx, names, client.MatchingFields{indexTenantNamespace: e.Gateway.Namespace})
+		r.addTenants(ctx, names, client.MatchingFields{index.TenantNamespace: e.Gateway.Namespace})
 	}
 	return requests(names)
 }
 
 // tenantsForRouteCRD maps the HTTPRoute CRD (installed or removed) to every tenant, so that
 // routes of exposed products appear once the Gateway API is installed.
-func (r *TenantReconciler) tenantsForRouteCRD(ctx context.Context, _ client.Object) []reconcile.Request {
+func (r *Reconciler) tenantsForRouteCRD(ctx context.Context, _ client.Object) []reconcile.Request {
 	names := map[string]bool{}
 	r.addTenants(ctx, names)
 	return requests(names)
@@ -234,7 +235,7 @@ func (r *TenantReconciler) tenantsForRouteCRD(ctx context.Context, _ client.Obje
 
 // addTenants adds the names of the tenants the list options select to names. A failed list
 // is logged: a map function cannot return an error.
-func (r *TenantReconciler) addTenants(ctx context.Context, names map[string]bool, opts ...client.ListOption) {
+func (r *Reconciler) addTenants(ctx context.Context, names map[string]bool, opts ...client.ListOption) {
 	list := &tenancyv1alpha1.TenantList{}
 	if err := r.List(ctx, list, opts...); err != nil {
 		log.FromContext(ctx).Error(err, "listing tenants to reconcile")
@@ -254,7 +255,7 @@ func requests(names map[string]bool) []reconcile.Request {
 	return reqs
 }
 
-func (r *TenantReconciler) applier() *apply.Applier {
+func (r *Reconciler) applier() *apply.Applier {
 	return &apply.Applier{Client: r.Client, Reader: r.APIReader}
 }
 
@@ -263,7 +264,7 @@ func (r *TenantReconciler) applier() *apply.Applier {
 // with the same regarding, related, type, reason and action into one series whatever their
 // note, so two changes in one pass (two namespaces created) need their related object to
 // show as two Events.
-func (r *TenantReconciler) event(t *tenancyv1alpha1.Tenant, related client.Object, eventType, reason, action, note string, args ...any) {
+func (r *Reconciler) event(t *tenancyv1alpha1.Tenant, related client.Object, eventType, reason, action, note string, args ...any) {
 	if r.Recorder != nil {
 		r.Recorder.Eventf(t, related, eventType, reason, action, note, args...)
 	}

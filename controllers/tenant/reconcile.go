@@ -1,4 +1,4 @@
-package controllers
+package tenant
 
 import (
 	"context"
@@ -62,7 +62,7 @@ func lost(states []conditions.Namespace) map[string]bool {
 // tenant-egress after a plan opens egress, or tenant-limits after it drops its limitRange)
 // in namespaces the tenant keeps, and every object of the tenant in a namespace it lost to
 // another tenant (nothing of one tenant stays in another's namespace).
-func (r *TenantReconciler) pruneChildren(ctx context.Context, t *tenancyv1alpha1.Tenant, desired map[render.Key]bool, usable, lost map[string]bool, keepProducts bool, fail func(kind string, err error)) {
+func (r *Reconciler) pruneChildren(ctx context.Context, t *tenancyv1alpha1.Tenant, desired map[render.Key]bool, usable, lost map[string]bool, keepProducts bool, fail func(kind string, err error)) {
 	for _, k := range namespacedKinds() {
 		kind := k.Name
 		// While products cannot be resolved, their objects are kept, except in lost namespaces.
@@ -101,7 +101,7 @@ func (r *TenantReconciler) pruneChildren(ctx context.Context, t *tenancyv1alpha1
 }
 
 // listManaged lists the objects of a kind that carry the tenant's label.
-func (r *TenantReconciler) listManaged(ctx context.Context, kind, tenant string, opts ...client.ListOption) ([]client.Object, error) {
+func (r *Reconciler) listManaged(ctx context.Context, kind, tenant string, opts ...client.ListOption) ([]client.Object, error) {
 	list, err := apply.NewList(kind)
 	if err != nil {
 		return nil, err
@@ -128,7 +128,7 @@ func (r *TenantReconciler) listManaged(ctx context.Context, kind, tenant string,
 }
 
 // setNamespaceStatus records the namespaces and how many are Active.
-func (r *TenantReconciler) setNamespaceStatus(t *tenancyv1alpha1.Tenant, states []conditions.Namespace) {
+func (r *Reconciler) setNamespaceStatus(t *tenancyv1alpha1.Tenant, states []conditions.Namespace) {
 	t.Status.Namespaces = make([]tenancyv1alpha1.NamespaceStatus, len(states))
 	t.Status.NamespaceCount = 0
 	for i, s := range states {
@@ -141,7 +141,7 @@ func (r *TenantReconciler) setNamespaceStatus(t *tenancyv1alpha1.Tenant, states 
 
 // setQuotaStatus records the plan's budget and the usage summed over the tenant's quotas. It
 // returns a message naming the namespaces whose usage is above their share.
-func (r *TenantReconciler) setQuotaStatus(ctx context.Context, t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan, usable map[string]bool) (string, error) {
+func (r *Reconciler) setQuotaStatus(ctx context.Context, t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan, usable map[string]bool) (string, error) {
 	if plan.Spec.Quota == nil || len(plan.Spec.Quota.Hard) == 0 {
 		t.Status.Quota = nil
 		return "", nil

@@ -1,10 +1,9 @@
-package controllers
+package serviceplan
 
 import (
 	"context"
 	"fmt"
 	"sort"
-	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -22,20 +21,14 @@ import (
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
 	"github.com/openplatform/tenant-operator/internal/conditions"
+	"github.com/openplatform/tenant-operator/internal/index"
+	"github.com/openplatform/tenant-operator/internal/inuse"
 )
 
-// maxListedTenants caps status.tenantNames so a popular plan's status stays small.
-const maxListedTenants = 100
-
-// statusBatchDelay is how long a plan's or product's status waits after a change of one of
-// its tenants before it is recounted. Changes within it are counted together: 1,000 tenants
-// created at once make a few status writes per second instead of one write each.
-const statusBatchDelay = time.Second
-
-// ServicePlanReconciler reports how many tenants are on a plan and whether the plan can
+// Reconciler reports how many tenants are on a plan and whether the plan can
 // work: the products it names exist, its limitRange can be applied, and its quota does not
 // make Kubernetes refuse the Pods of its products (conditions.PlanReady).
-type ServicePlanReconciler struct {
+type Reconciler struct {
 	client.Client
 }
 
@@ -45,13 +38,13 @@ type ServicePlanReconciler struct {
 // +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=apiproducts,verbs=get;list;watch
 
 // Reconcile computes the plan's status.
-func (r *ServicePlanReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	plan := &tenancyv1alpha1.ServicePlan{}
 	if err := r.Get(ctx, req.NamespacedName, plan); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	tenants := &tenancyv1alpha1.TenantList{}
-	if err := r.List(ctx, tenants, client.MatchingFields{indexTenantPlan: plan.Name}); err != nil {
+	if err := r.List(ctx, tenants, client.MatchingFields{index.TenantPlan: plan.Name}); err != nil {
 		return ctrl.Result{}, fmt.Errorf("listing the tenants of plan %s: %w", plan.Name, err)
 	}
 	names := make([]string, 0, len(tenants.Items))
@@ -59,12 +52,12 @@ func (r *ServicePlanReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		names = append(names, t.Name)
 	}
 	sort.Strings(names)
-	if err := ensureInUseFinalizer(ctx, r.Client, plan, len(names)); err != nil {
+	if err := inuse.EnsureFinalizer(ctx, r.Client, plan, len(names)); err != nil {
 		return ctrl.Result{}, err
 	}
 	orig := plan.DeepCopy()
 	plan.Status.Tenants = int32(len(names))
-	plan.Status.TenantNames = capNames(names)
+	plan.Status.TenantNames = inuse.CapNames(names)
 
 	// The products the plan names that exist, for the Ready condition (a missing one is
 	// absent from the map).
@@ -97,10 +90,10 @@ func (r *ServicePlanReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 // SetupWithManager watches plans, the tenants on them (a tenant moving between plans updates
 // both), and the products they name (a change of a product's components, e.g. their
 // resources, re-evaluates the plans that name it).
-func (r *ServicePlanReconciler) SetupWithManager(mgr ctrl.Manager) error {
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	enqueue := func(q workqueue.TypedRateLimitingInterface[reconcile.Request], plan string) {
 		if plan != "" {
-			q.AddAfter(reconcile.Request{NamespacedName: types.NamespacedName{Name: plan}}, statusBatchDelay)
+			q.AddAfter(reconcile.Request{NamespacedName: types.NamespacedName{Name: plan}}, inuse.StatusBatchDelay)
 		}
 	}
 	tenantEvents := handler.TypedFuncs[client.Object, reconcile.Request]{
@@ -126,9 +119,9 @@ func (r *ServicePlanReconciler) SetupWithManager(mgr ctrl.Manager) error {
 }
 
 // plansForProduct maps an ApiProduct to the plans that include it.
-func (r *ServicePlanReconciler) plansForProduct(ctx context.Context, o client.Object) []reconcile.Request {
+func (r *Reconciler) plansForProduct(ctx context.Context, o client.Object) []reconcile.Request {
 	list := &tenancyv1alpha1.ServicePlanList{}
-	if err := r.List(ctx, list, client.MatchingFields{indexPlanProduct: o.GetName()}); err != nil {
+	if err := r.List(ctx, list, client.MatchingFields{index.PlanProduct: o.GetName()}); err != nil {
 		log.FromContext(ctx).Error(err, "listing plans by product", "product", o.GetName())
 		return nil
 	}

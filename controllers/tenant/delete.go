@@ -1,4 +1,4 @@
-package controllers
+package tenant
 
 import (
 	"context"
@@ -23,15 +23,15 @@ import (
 	"github.com/openplatform/tenant-operator/internal/render"
 )
 
-// namespaceGoneRequeue is how often a deleting tenant checks that its namespaces are gone,
+// NamespaceGoneRequeue is how often a deleting tenant checks that its namespaces are gone,
 // in addition to the namespace watch.
-const namespaceGoneRequeue = 5 * time.Second
+const NamespaceGoneRequeue = 5 * time.Second
 
 // reconcileDelete cleans up a deleted Tenant. With deletionPolicy Delete it deletes the
 // namespaces the operator created and releases adopted ones; with Retain it keeps every
 // namespace and its contents and removes the tenant labels. Either way it removes the
 // cluster-wide reader RBAC, and lets the Tenant go once no namespace is left to wait for.
-func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *tenancyv1alpha1.Tenant) (ctrl.Result, error) {
+func (r *Reconciler) reconcileDelete(ctx context.Context, t *tenancyv1alpha1.Tenant) (ctrl.Result, error) {
 	if !controllerutil.ContainsFinalizer(t, tenancyv1alpha1.TenantFinalizer) {
 		return ctrl.Result{}, nil
 	}
@@ -100,13 +100,13 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *tenancyv1alph
 	}
 	if len(waiting) > 0 {
 		conditions.MarkDeleting(t, "Waiting for "+strings.Join(waiting, "; ")+".")
-		return ctrl.Result{RequeueAfter: namespaceGoneRequeue}, nil
+		return ctrl.Result{RequeueAfter: NamespaceGoneRequeue}, nil
 	}
 
 	return ctrl.Result{}, r.removeFinalizer(ctx, t)
 }
 
-func (r *TenantReconciler) removeFinalizer(ctx context.Context, t *tenancyv1alpha1.Tenant) error {
+func (r *Reconciler) removeFinalizer(ctx context.Context, t *tenancyv1alpha1.Tenant) error {
 	base := t.DeepCopy()
 	controllerutil.RemoveFinalizer(t, tenancyv1alpha1.TenantFinalizer)
 	if err := r.Patch(ctx, t, client.MergeFrom(base)); client.IgnoreNotFound(err) != nil {
@@ -120,7 +120,7 @@ const tenantCRD = "tenants.tenancy.openplatform.io"
 
 // tenantCRDDeleting reports whether the Tenant CRD is being deleted, read from the API
 // server (the cache does not hold that CRD).
-func (r *TenantReconciler) tenantCRDDeleting(ctx context.Context) (bool, error) {
+func (r *Reconciler) tenantCRDDeleting(ctx context.Context) (bool, error) {
 	reader := r.APIReader
 	if reader == nil {
 		reader = r.Client
@@ -141,7 +141,7 @@ func (r *TenantReconciler) tenantCRDDeleting(ctx context.Context) (bool, error) 
 // any more. The retained NetworkPolicies keep fencing the namespaces in, but no longer by
 // the tenant label, which a new tenant of the same name would get: their peers that
 // selected the tenant's namespaces by label now name the retained namespaces themselves.
-func (r *TenantReconciler) retainNamespaces(ctx context.Context, t *tenancyv1alpha1.Tenant, names []string) error {
+func (r *Reconciler) retainNamespaces(ctx context.Context, t *tenancyv1alpha1.Tenant, names []string) error {
 	for _, name := range names {
 		err := r.eachManaged(ctx, t, name, func(kind string, o client.Object) error {
 			if np, ok := o.(*networkingv1.NetworkPolicy); ok {
@@ -166,7 +166,7 @@ func (r *TenantReconciler) retainNamespaces(ctx context.Context, t *tenancyv1alp
 // retainNetworkPolicy rewrites a retained NetworkPolicy: peers that select the tenant's
 // namespaces by its label select the retained namespaces by name instead, and the
 // operator's labels and hash are removed.
-func (r *TenantReconciler) retainNetworkPolicy(ctx context.Context, t *tenancyv1alpha1.Tenant, np *networkingv1.NetworkPolicy, names []string) error {
+func (r *Reconciler) retainNetworkPolicy(ctx context.Context, t *tenancyv1alpha1.Tenant, np *networkingv1.NetworkPolicy, names []string) error {
 	base := np.DeepCopy()
 	byName := &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
 		Key: corev1.LabelMetadataName, Operator: metav1.LabelSelectorOpIn, Values: names,

@@ -1,4 +1,4 @@
-package controllers
+package tenant
 
 import (
 	"context"
@@ -19,7 +19,7 @@ import (
 // belongs to the tenant when it carries the tenant label, or when an admin annotated it
 // tenancy.openplatform.io/adopt=<tenant> and no other tenant owns it. Anything else is a
 // conflict and is left untouched.
-func (r *TenantReconciler) classifyNamespaces(ctx context.Context, t *tenancyv1alpha1.Tenant) ([]conditions.Namespace, error) {
+func (r *Reconciler) classifyNamespaces(ctx context.Context, t *tenancyv1alpha1.Tenant) ([]conditions.Namespace, error) {
 	reserved, err := r.reservedNamespaces(ctx)
 	if err != nil {
 		return nil, err
@@ -67,7 +67,7 @@ func (r *TenantReconciler) classifyNamespaces(ctx context.Context, t *tenancyv1a
 // pruneNamespaces deletes the namespaces the tenant no longer lists that the operator
 // created, and releases the adopted ones; with deletionPolicy Retain it keeps them all,
 // unlabelled (see retainNamespaces).
-func (r *TenantReconciler) pruneNamespaces(ctx context.Context, t *tenancyv1alpha1.Tenant, desired map[string]bool) error {
+func (r *Reconciler) pruneNamespaces(ctx context.Context, t *tenancyv1alpha1.Tenant, desired map[string]bool) error {
 	list := &corev1.NamespaceList{}
 	if err := r.List(ctx, list, client.MatchingLabels{tenancyv1alpha1.LabelTenant: t.Name}); err != nil {
 		return fmt.Errorf("listing the namespaces of tenant %s: %w", t.Name, err)
@@ -104,7 +104,7 @@ func (r *TenantReconciler) pruneNamespaces(ctx context.Context, t *tenancyv1alph
 
 // releaseNamespace hands an adopted namespace back: the operator's objects in it are deleted
 // and the labels and annotations the operator set are removed; everything else stays.
-func (r *TenantReconciler) releaseNamespace(ctx context.Context, t *tenancyv1alpha1.Tenant, name string) error {
+func (r *Reconciler) releaseNamespace(ctx context.Context, t *tenancyv1alpha1.Tenant, name string) error {
 	err := r.eachManaged(ctx, t, name, func(kind string, o client.Object) error {
 		if err := r.Delete(ctx, o); client.IgnoreNotFound(err) != nil {
 			return fmt.Errorf("deleting %s %s/%s: %w", kind, name, o.GetName(), err)
@@ -119,7 +119,7 @@ func (r *TenantReconciler) releaseNamespace(ctx context.Context, t *tenancyv1alp
 
 // eachManaged calls fn for every object of the tenant's, of every namespaced kind, in a
 // namespace; the first error stops it.
-func (r *TenantReconciler) eachManaged(ctx context.Context, t *tenancyv1alpha1.Tenant, namespace string, fn func(kind string, o client.Object) error) error {
+func (r *Reconciler) eachManaged(ctx context.Context, t *tenancyv1alpha1.Tenant, namespace string, fn func(kind string, o client.Object) error) error {
 	for _, k := range namespacedKinds() {
 		objs, err := r.listManaged(ctx, k.Name, t.Name, client.InNamespace(namespace))
 		if err != nil {
@@ -140,7 +140,7 @@ func (r *TenantReconciler) eachManaged(ctx context.Context, t *tenancyv1alpha1.T
 // could create it there would be exempt too), and every namespace a ServicePlan admits as
 // a peer (allowIngressFrom by kubernetes.io/metadata.name) or an ApiProduct names as its
 // gateway's: a tenant owning one would own what every tenant trusts.
-func (r *TenantReconciler) reservedNamespaces(ctx context.Context) (func(string) string, error) {
+func (r *Reconciler) reservedNamespaces(ctx context.Context) (func(string) string, error) {
 	plans := &tenancyv1alpha1.ServicePlanList{}
 	if err := r.List(ctx, plans); err != nil {
 		return nil, fmt.Errorf("listing plans: %w", err)

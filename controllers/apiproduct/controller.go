@@ -1,4 +1,4 @@
-package controllers
+package apiproduct
 
 import (
 	"context"
@@ -13,7 +13,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -21,11 +20,13 @@ import (
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
 	"github.com/openplatform/tenant-operator/internal/conditions"
+	"github.com/openplatform/tenant-operator/internal/index"
+	"github.com/openplatform/tenant-operator/internal/inuse"
 )
 
-// ApiProductReconciler reports which tenants run a product and on which versions, and keeps
+// Reconciler reports which tenants run a product and on which versions, and keeps
 // a product that tenants still run from being deleted.
-type ApiProductReconciler struct {
+type Reconciler struct {
 	client.Client
 }
 
@@ -34,13 +35,13 @@ type ApiProductReconciler struct {
 // +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=apiproducts/finalizers,verbs=update
 
 // Reconcile computes the product's status from the tenants that use it.
-func (r *ApiProductReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	p := &tenancyv1alpha1.ApiProduct{}
 	if err := r.Get(ctx, req.NamespacedName, p); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	tenants := &tenancyv1alpha1.TenantList{}
-	if err := r.List(ctx, tenants, client.MatchingFields{indexTenantProduct: p.Name}); err != nil {
+	if err := r.List(ctx, tenants, client.MatchingFields{index.TenantProduct: p.Name}); err != nil {
 		return ctrl.Result{}, fmt.Errorf("listing the tenants of product %s: %w", p.Name, err)
 	}
 	perVersion := map[string]int32{}
@@ -55,12 +56,12 @@ func (r *ApiProductReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	}
 	sort.Strings(names)
 
-	if err := ensureInUseFinalizer(ctx, r.Client, p, len(names)); err != nil {
+	if err := inuse.EnsureFinalizer(ctx, r.Client, p, len(names)); err != nil {
 		return ctrl.Result{}, err
 	}
 	orig := p.DeepCopy()
 	p.Status.Tenants = int32(len(names))
-	p.Status.TenantNames = capNames(names)
+	p.Status.TenantNames = inuse.CapNames(names)
 	p.Status.Versions = nil
 	for _, v := range p.Spec.Versions {
 		p.Status.Versions = append(p.Status.Versions, tenancyv1alpha1.VersionStatus{Name: v.Name, Tenants: perVersion[v.Name]})
@@ -80,41 +81,11 @@ func (r *ApiProductReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	return ctrl.Result{}, client.IgnoreNotFound(r.Status().Patch(ctx, p, client.MergeFrom(orig)))
 }
 
-// ensureInUseFinalizer keeps the in-use finalizer on a plan or product while it exists and
-// removes it once the object is being deleted and no tenant uses it any more.
-func ensureInUseFinalizer(ctx context.Context, c client.Client, o client.Object, users int) error {
-	base := o.DeepCopyObject().(client.Object)
-	var changed bool
-	if o.GetDeletionTimestamp().IsZero() {
-		changed = controllerutil.AddFinalizer(o, tenancyv1alpha1.InUseFinalizer)
-	} else if users == 0 {
-		changed = controllerutil.RemoveFinalizer(o, tenancyv1alpha1.InUseFinalizer)
-	}
-	if !changed {
-		return nil
-	}
-	if err := c.Patch(ctx, o, client.MergeFrom(base)); client.IgnoreNotFound(err) != nil {
-		return fmt.Errorf("updating the finalizers of %s: %w", o.GetName(), err)
-	}
-	return nil
-}
-
-// capNames limits a list of tenant names in status.
-func capNames(names []string) []string {
-	if len(names) == 0 {
-		return nil
-	}
-	if len(names) > maxListedTenants {
-		return names[:maxListedTenants]
-	}
-	return names
-}
-
 // SetupWithManager watches products and the tenants that use them.
-func (r *ApiProductReconciler) SetupWithManager(mgr ctrl.Manager) error {
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	enqueue := func(q workqueue.TypedRateLimitingInterface[reconcile.Request], t *tenancyv1alpha1.Tenant) {
-		for _, name := range tenantProductNames(t) {
-			q.AddAfter(reconcile.Request{NamespacedName: types.NamespacedName{Name: name}}, statusBatchDelay)
+		for _, name := range index.TenantProducts(t) {
+			q.AddAfter(reconcile.Request{NamespacedName: types.NamespacedName{Name: name}}, inuse.StatusBatchDelay)
 		}
 	}
 	tenantEvents := handler.TypedFuncs[client.Object, reconcile.Request]{
@@ -123,7 +94,7 @@ func (r *ApiProductReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		},
 		UpdateFunc: func(_ context.Context, e event.TypedUpdateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 			old, cur := e.ObjectOld.(*tenancyv1alpha1.Tenant), e.ObjectNew.(*tenancyv1alpha1.Tenant)
-			if equality.Semantic.DeepEqual(tenantProductNames(old), tenantProductNames(cur)) &&
+			if equality.Semantic.DeepEqual(index.TenantProducts(old), index.TenantProducts(cur)) &&
 				equality.Semantic.DeepEqual(old.Status.Products, cur.Status.Products) {
 				return
 			}

@@ -1,4 +1,4 @@
-package controllers
+package tenant
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
 	"github.com/openplatform/tenant-operator/internal/conditions"
+	"github.com/openplatform/tenant-operator/internal/index"
 	"github.com/openplatform/tenant-operator/internal/render"
 )
 
@@ -40,7 +41,7 @@ type productPlan struct {
 // planProducts resolves the tenant's products and renders their objects. Credentials are
 // read from the existing Secrets and generated only when a Secret is missing or the tenant's
 // rotate-credentials annotation changed.
-func (r *TenantReconciler) planProducts(ctx context.Context, t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan, products map[string]*tenancyv1alpha1.ApiProduct, usable map[string]bool) (*productPlan, error) {
+func (r *Reconciler) planProducts(ctx context.Context, t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan, products map[string]*tenancyv1alpha1.ApiProduct, usable map[string]bool) (*productPlan, error) {
 	resolved, rerr := render.ResolveProducts(t, plan, products)
 	if rerr != nil {
 		return &productPlan{err: rerr}, nil
@@ -102,7 +103,7 @@ func nameCollision(t *tenancyv1alpha1.Tenant, resolved []render.Resolved, routes
 }
 
 // fetchProducts reads the tenant's products (spec.products, else the plan's) that exist.
-func (r *TenantReconciler) fetchProducts(ctx context.Context, t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan) (map[string]*tenancyv1alpha1.ApiProduct, error) {
+func (r *Reconciler) fetchProducts(ctx context.Context, t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan) (map[string]*tenancyv1alpha1.ApiProduct, error) {
 	products := map[string]*tenancyv1alpha1.ApiProduct{}
 	for _, name := range effectiveProducts(t, plan) {
 		p := &tenancyv1alpha1.ApiProduct{}
@@ -123,13 +124,13 @@ func (r *TenantReconciler) fetchProducts(ctx context.Context, t *tenancyv1alpha1
 // from the cache: asking the REST mapper would send discovery requests on every reconcile,
 // as it looks a missing group up again each time. Once the CRD exists the mapper decides
 // (it finds the kind as soon as the API server serves it).
-func (r *TenantReconciler) routesInstalled(ctx context.Context) bool {
+func (r *Reconciler) routesInstalled(ctx context.Context) bool {
 	if r.RESTMapper() == nil {
 		return false
 	}
 	crd := &metav1.PartialObjectMetadata{}
 	crd.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
-	if err := r.Get(ctx, client.ObjectKey{Name: httpRouteCRD}, crd); err != nil {
+	if err := r.Get(ctx, client.ObjectKey{Name: index.HTTPRouteCRD}, crd); err != nil {
 		return false
 	}
 	_, err := r.RESTMapper().RESTMapping(httpRouteGK, "v1")
@@ -139,10 +140,10 @@ func (r *TenantReconciler) routesInstalled(ctx context.Context) bool {
 // routeCRDJustInstalled reports whether the HTTPRoute CRD (which the operator watches by
 // name) was created in the last two minutes: its API may not be served yet. An older CRD
 // that does not serve v1 (an old Gateway API release) is not waited for.
-func (r *TenantReconciler) routeCRDJustInstalled(ctx context.Context) bool {
+func (r *Reconciler) routeCRDJustInstalled(ctx context.Context) bool {
 	crd := &metav1.PartialObjectMetadata{}
 	crd.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
-	if err := r.Get(ctx, client.ObjectKey{Name: httpRouteCRD}, crd); err != nil {
+	if err := r.Get(ctx, client.ObjectKey{Name: index.HTTPRouteCRD}, crd); err != nil {
 		return false
 	}
 	return time.Since(crd.CreationTimestamp.Time) < 2*time.Minute
@@ -152,7 +153,7 @@ func (r *TenantReconciler) routeCRDJustInstalled(ctx context.Context) bool {
 // rotate-credentials annotation differs from the one the key was made for. A Secret missing
 // from the cache, or made for another rotation, is looked up in the API server before a key
 // is generated, so a cache that lags behind never causes a new key (or a second rotation).
-func (r *TenantReconciler) credential(ctx context.Context, t *tenancyv1alpha1.Tenant, rp render.Resolved) (*render.Credential, error) {
+func (r *Reconciler) credential(ctx context.Context, t *tenancyv1alpha1.Tenant, rp render.Resolved) (*render.Credential, error) {
 	rotation := t.Annotations[tenancyv1alpha1.AnnotationRotateCredentials]
 	key := client.ObjectKey{Namespace: rp.Namespace, Name: render.CredentialsName(rp.Product.Name)}
 	secret := &corev1.Secret{}
@@ -204,7 +205,7 @@ func effectiveProducts(t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServiceP
 
 // movedCredential returns the key of the product's credentials Secret in another of the
 // tenant's namespaces, made for the current rotation, or nil.
-func (r *TenantReconciler) movedCredential(ctx context.Context, t *tenancyv1alpha1.Tenant, rp render.Resolved, rotation string) (*render.Credential, error) {
+func (r *Reconciler) movedCredential(ctx context.Context, t *tenancyv1alpha1.Tenant, rp render.Resolved, rotation string) (*render.Credential, error) {
 	secrets, err := r.listManaged(ctx, render.KindSecret, t.Name)
 	if err != nil {
 		return nil, err
@@ -223,7 +224,7 @@ func (r *TenantReconciler) movedCredential(ctx context.Context, t *tenancyv1alph
 // productStatus reads the product Deployments and reports replicas, readiness and endpoints.
 // It returns how many products are fully available, and what the Deployments of the others
 // say about why.
-func (r *TenantReconciler) productStatus(ctx context.Context, t *tenancyv1alpha1.Tenant, pp *productPlan) (int, conditions.ProductHealth, error) {
+func (r *Reconciler) productStatus(ctx context.Context, t *tenancyv1alpha1.Tenant, pp *productPlan) (int, conditions.ProductHealth, error) {
 	ready := 0
 	var health conditions.ProductHealth
 	statuses := make([]tenancyv1alpha1.ProductStatus, 0, len(pp.resolved))
