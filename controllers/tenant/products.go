@@ -133,6 +133,9 @@ func (r *Reconciler) routesInstalled(ctx context.Context) bool {
 	if err := r.Get(ctx, client.ObjectKey{Name: index.HTTPRouteCRD}, crd); err != nil {
 		return false
 	}
+	if !crd.DeletionTimestamp.IsZero() {
+		return false // being uninstalled: the API server refuses new routes, and removes the old ones
+	}
 	_, err := r.RESTMapper().RESTMapping(httpRouteGK, "v1")
 	return err == nil
 }
