@@ -154,6 +154,7 @@ func TestProductNameCollision(t *testing.T) {
 	if c := findCondition(got, tenancyv1alpha1.ConditionProductsReady); c == nil || !strings.Contains(c.Message, "nca-b-c") {
 		t.Errorf("ProductsReady message %q, want it to name nca-b-c", messageOf(c))
 	}
+
 	// Bounded: no product object is written, and the tenant's status settles.
 	rv := got.ResourceVersion
 	consistently(t, 2*time.Second, func() error {

@@ -835,6 +835,10 @@ func TestProductVersionNotFoundKeepsRunningObjects(t *testing.T) {
 	if c := findCondition(tn, tenancyv1alpha1.ConditionReady); c == nil || !strings.Contains(c.Message, "v9") || !strings.Contains(c.Message, product) {
 		t.Errorf("Ready message %q, want it to name version v9 of %s", messageOf(c), product)
 	}
+	// The running product stays, but no endpoint is advertised for a version that is not.
+	if st, ok := productStatusOf(tn, product); !ok || st.Endpoint != "" {
+		t.Errorf("status.products[%s] = %+v (found %v), want it listed without an endpoint", product, st, ok)
+	}
 	consistently(t, time.Second, kept)
 
 	mustUpdate(t, tenant, func(tn *tenancyv1alpha1.Tenant) {

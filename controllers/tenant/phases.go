@@ -276,6 +276,13 @@ func (r *Reconciler) prunePhase(ctx context.Context, s *tenantScope) (bool, erro
 func (r *Reconciler) observePhase(ctx context.Context, s *tenantScope) (bool, error) {
 	if s.planned != nil {
 		s.outcome.Err = s.planned.err
+		if s.planned.err != nil {
+			// The products cannot be resolved: their objects are kept, but no endpoint is
+			// advertised while ProductsReady says which field to fix.
+			for i := range s.t.Status.Products {
+				s.t.Status.Products[i].Endpoint = ""
+			}
+		}
 		if s.planned.err == nil {
 			s.outcome.Total = len(s.planned.resolved)
 			ready, health, err := r.productStatus(ctx, s.t, s.planned)
