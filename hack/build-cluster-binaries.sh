@@ -49,9 +49,14 @@ for t in "${targets[@]}"; do
   start=$(date +%s)
   (cd "$mod" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$out.tmp" "$pkg") &
   pid=$!
+  # Look every second (a build from the Go cache takes seconds), say something every 30.
+  waited=0
   while kill -0 "$pid" 2>/dev/null; do
-    sleep 30
-    kill -0 "$pid" 2>/dev/null && echo "      still building $name ($(( $(date +%s) - start ))s; first builds of Kubernetes take minutes)"
+    sleep 1
+    waited=$((waited + 1))
+    if ((waited % 30 == 0)) && kill -0 "$pid" 2>/dev/null; then
+      echo "      still building $name ($(( $(date +%s) - start ))s; first builds of Kubernetes take minutes)"
+    fi
   done
   if ! wait "$pid"; then
     rm -f "$out.tmp"
