@@ -2,6 +2,7 @@
 package main
 
 import (
+	"cmp"
 	"crypto/tls"
 	"errors"
 	"flag"
@@ -62,7 +63,7 @@ func main() {
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to.")
 	flag.StringVar(&pprofAddr, "pprof-bind-address", "", "Address of the Go profiler (/debug/pprof/); empty disables it.")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader so that only one replica reconciles at a time.")
-	flag.StringVar(&leaderElectNS, "leader-election-namespace", "", "Namespace of the leader election lease (default: the pod's namespace).")
+	flag.StringVar(&leaderElectNS, "leader-election-namespace", "", "Namespace of the leader election lease (default: --operator-namespace).")
 	flag.StringVar(&operatorNamespace, "operator-namespace", envOr("POD_NAMESPACE", defaultOperatorNamespace),
 		"The namespace the operator runs in; it can never become a tenant namespace. "+
 			"Defaults to $POD_NAMESPACE (the Deployment sets it from the downward API), else "+defaultOperatorNamespace+".")
@@ -99,7 +100,7 @@ func main() {
 		PprofBindAddress:              pprofAddr,
 		LeaderElection:                leaderElect,
 		LeaderElectionID:              "tenant-operator.tenancy.openplatform.io",
-		LeaderElectionNamespace:       leaderElectNS,
+		LeaderElectionNamespace:       cmp.Or(leaderElectNS, operatorNamespace),
 		LeaderElectionReleaseOnCancel: true,
 	})
 	if err != nil {
