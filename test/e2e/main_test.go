@@ -263,8 +263,8 @@ func processGone(pid string) bool {
 
 // startOperator starts the operator as config/default deploys it: as its
 // ServiceAccount, with leader election (the Deployment passes --leader-elect) in its
-// own namespace, which outside a pod must be named (as must the operator's namespace,
-// which a Pod gets from POD_NAMESPACE), and with its default, secure metrics endpoint,
+// own namespace, which outside a pod is named by --operator-namespace (a Pod gets it from
+// POD_NAMESPACE; the Lease follows it), and with its default, secure metrics endpoint,
 // on loopback. A restart after a kill therefore waits for the dead process's lease to
 // expire, as a replacement pod would.
 func (s *suite) startOperator() error {
@@ -291,8 +291,8 @@ func (s *suite) startOperator() error {
 			"--kubeconfig=" + s.operatorKubeconfig,
 			"--metrics-bind-address=" + metricsAddr,
 			"--health-probe-bind-address=" + probeAddr,
+			// The Lease goes to the operator's namespace by default, also outside a Pod.
 			"--leader-elect",
-			"--leader-election-namespace=" + s.operatorSA.Namespace,
 			"--operator-namespace=" + s.operatorSA.Namespace,
 		},
 		Env:       []string{"KUBECONFIG=" + s.operatorKubeconfig},
