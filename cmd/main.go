@@ -49,6 +49,7 @@ func main() {
 
 		operatorNamespace string
 		tenantConcurrency int
+		revisionHistory   int
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address the Prometheus metrics endpoint (/metrics) binds to; 0 disables it.")
 	flag.BoolVar(&metricsSecure, "metrics-secure", true,
@@ -69,6 +70,9 @@ func main() {
 			"Defaults to $POD_NAMESPACE (the Deployment sets it from the downward API), else "+defaultOperatorNamespace+".")
 	flag.IntVar(&tenantConcurrency, "tenant-concurrency", 8,
 		"How many tenants are reconciled at once (8: measured in docs/performance.md; the API server is the limit beyond it).")
+	flag.IntVar(&revisionHistory, "revision-history", 5,
+		"How many revisions of a product's versions that no tenant runs are kept in --operator-namespace, newest first, "+
+			"besides every revision a tenant runs or a rollout may return to.")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -94,7 +98,7 @@ func main() {
 
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme:                        scheme,
-		Cache:                         controllers.CacheOptions(),
+		Cache:                         controllers.CacheOptions(operatorNamespace),
 		Metrics:                       metricsOpts,
 		HealthProbeBindAddress:        probeAddr,
 		PprofBindAddress:              pprofAddr,
@@ -111,6 +115,7 @@ func main() {
 	if err := controllers.Setup(ctx, mgr, controllers.Options{
 		TenantConcurrency: tenantConcurrency,
 		OperatorNamespace: operatorNamespace,
+		RevisionHistory:   revisionHistory,
 	}); err != nil {
 		setupLog.Error(err, "unable to set up the controllers")
 		os.Exit(1)

@@ -33,6 +33,7 @@ import (
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
 	"github.com/openplatform/tenant-operator/internal/index"
 	"github.com/openplatform/tenant-operator/internal/render"
+	"github.com/openplatform/tenant-operator/internal/revision"
 )
 
 // ---------------------------------------------------------------------------------------
@@ -328,8 +329,13 @@ func TestProductsAreProvisioned(t *testing.T) {
 	if tn.Status.ProductsReady != "1/1" {
 		t.Errorf("status.productsReady = %q, want 1/1", tn.Status.ProductsReady)
 	}
+	shop := &tenancyv1alpha1.ApiProduct{}
+	if err := get(shop, "", product); err != nil {
+		t.Fatal(err)
+	}
 	want := []tenancyv1alpha1.ProductStatus{{
 		Name: product, Version: "v1", Namespace: name, Replicas: 4, ReadyReplicas: 4,
+		Revision:          revision.Name(product, &shop.Spec.Versions[0]),
 		Endpoint:          "http://" + api + "." + name + ".svc:8080",
 		CredentialsSecret: product + "-credentials",
 	}}

@@ -8,6 +8,7 @@ package controllers
 import (
 	"context"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -32,8 +33,9 @@ import (
 // covers HTTPRoutes once the Gateway API is installed), so memory grows with tenants, not with
 // the cluster. Seen whole: the tenancy kinds, and namespaces, because the operator must see
 // existing namespaces to detect conflicts and adoption annotations. Of the CRDs only the
-// HTTPRoute CRD is watched, to notice the Gateway API being installed.
-func CacheOptions() cache.Options {
+// HTTPRoute CRD is watched, to notice the Gateway API being installed. Product revisions
+// (ControllerRevisions) are cached from the operator's namespace only.
+func CacheOptions(operatorNamespace string) cache.Options {
 	managed, _ := labels.NewRequirement(tenancyv1alpha1.LabelManagedBy, selection.Equals,
 		[]string{tenancyv1alpha1.ManagedByValue})
 	everything := cache.ByObject{Label: labels.Everything()}
@@ -45,6 +47,9 @@ func CacheOptions() cache.Options {
 			&tenancyv1alpha1.Tenant{}:      everything,
 			&tenancyv1alpha1.ServicePlan{}: everything,
 			&tenancyv1alpha1.ApiProduct{}:  everything,
+			&appsv1.ControllerRevision{}: {
+				Namespaces: map[string]cache.Config{operatorNamespace: {}},
+			},
 			&apiextensionsv1.CustomResourceDefinition{}: {
 				Label: labels.Everything(),
 				Field: fields.OneTermEqualSelector("metadata.name", index.HTTPRouteCRD),
@@ -61,6 +66,9 @@ type Options struct {
 	// namespace: the admission policies exempt the operator's ServiceAccount by name, so a
 	// tenant that could create that ServiceAccount would be exempt too.
 	OperatorNamespace string
+	// RevisionHistory is how many product revisions no tenant runs are kept per product
+	// (default 5).
+	RevisionHistory int
 }
 
 // Setup registers the indexes and every reconciler with the manager.
@@ -80,7 +88,12 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	}).SetupWithManager(mgr); err != nil {
 		return err
 	}
-	if err := (&apiproduct.Reconciler{Client: c}).SetupWithManager(mgr); err != nil {
+	if err := (&apiproduct.Reconciler{
+		Client:            c,
+		Recorder:          mgr.GetEventRecorder("tenant-operator"),
+		OperatorNamespace: opts.OperatorNamespace,
+		RevisionHistory:   opts.RevisionHistory,
+	}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	return (&serviceplan.Reconciler{Client: c}).SetupWithManager(mgr)

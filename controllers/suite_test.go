@@ -205,7 +205,7 @@ func startManager(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme)
 	mgrCtx, cancel := context.WithCancel(ctx)
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:  scheme,
-		Cache:   CacheOptions(),
+		Cache:   CacheOptions(testOperatorNamespace),
 		Metrics: metricsserver.Options{BindAddress: "0"},
 		// The controllers of a restarted manager have the names of the stopped one's.
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},

@@ -52,6 +52,94 @@ type ApiProductSpec struct {
 	// +optional
 	// +kubebuilder:default={type: APIKey}
 	Auth Auth `json:"auth,omitempty"`
+
+	// rollout moves a change of the product to tenants in waves, each gated on the moved
+	// tenants being healthy, and returns them to the stable revision on failure. Without it
+	// every tenant moves at once.
+	// +optional
+	Rollout *RolloutSpec `json:"rollout,omitempty"`
+}
+
+// FailurePolicy is what a rollout does when a moved tenant fails.
+// +kubebuilder:validation:Enum=Rollback;Pause
+type FailurePolicy string
+
+// Failure policies.
+const (
+	// FailureRollback returns every moved tenant to the revision it ran before.
+	FailureRollback FailurePolicy = "Rollback"
+	// FailurePause leaves the moved tenants where they are and moves nobody else.
+	FailurePause FailurePolicy = "Pause"
+)
+
+// RolloutSpec says how a change of the product reaches its tenants.
+type RolloutSpec struct {
+	// waves are the steps of a rollout, in order. A tenant belongs to the first wave that
+	// selects it; a wave with neither tenantSelector nor plans selects every tenant not yet
+	// selected. Tenants that no wave selects move last, in a wave named "(remaining)".
+	// +optional
+	// +kubebuilder:validation:MaxItems=10
+	// +listType=map
+	// +listMapKey=name
+	Waves []RolloutWave `json:"waves,omitempty"`
+
+	// maxConcurrentTenants is how many tenants of a wave move at the same time.
+	// +optional
+	// +kubebuilder:default=10
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000
+	MaxConcurrentTenants int32 `json:"maxConcurrentTenants,omitempty"`
+
+	// healthTimeout is how long a moved tenant has to make the product available (every
+	// replica of every component updated and ready). A tenant whose Pods are refused
+	// (PodsRejected) or whose Deployment passes its progress deadline fails at once.
+	// +optional
+	// +kubebuilder:default="10m"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Format=duration
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s') && duration(self) <= duration('24h')",message="rollout.healthTimeout must be between 1s and 24h, e.g. 10m"
+	HealthTimeout metav1.Duration `json:"healthTimeout,omitempty"`
+
+	// pauseBetweenWaves is how long a wave soaks, healthy, before the next one starts.
+	// +optional
+	// +kubebuilder:default="0s"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Format=duration
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('0s') && duration(self) <= duration('168h')",message="rollout.pauseBetweenWaves must be between 0s and 168h, e.g. 30m"
+	PauseBetweenWaves metav1.Duration `json:"pauseBetweenWaves,omitempty"`
+
+	// failurePolicy is what happens when a moved tenant fails: Rollback returns every moved
+	// tenant to the revision it ran before; Pause leaves them and moves nobody else. Either
+	// way the product reports Ready=False, reason RolloutFailed, until its spec changes.
+	// +optional
+	// +kubebuilder:default=Rollback
+	FailurePolicy FailurePolicy `json:"failurePolicy,omitempty"`
+
+	// paused holds the rollout where it is: tenants already moving finish (and are still
+	// checked), no other tenant moves.
+	// +optional
+	Paused bool `json:"paused,omitempty"`
+}
+
+// RolloutWave is one step of a rollout: the tenants it selects.
+// +kubebuilder:validation:XValidation:rule="!has(self.tenantSelector) || !has(self.plans)",message="a wave selects tenants by tenantSelector or by plans, not both: make two waves"
+type RolloutWave struct {
+	// name of the wave, e.g. canary.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Name string `json:"name"`
+
+	// tenantSelector selects the wave's tenants by their labels.
+	// +optional
+	TenantSelector *metav1.LabelSelector `json:"tenantSelector,omitempty"`
+
+	// plans selects the tenants on these ServicePlans.
+	// +optional
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=20
+	// +listType=set
+	Plans []string `json:"plans,omitempty"`
 }
 
 // ProductVersion is one version of an API product.
@@ -240,11 +328,101 @@ type ApiProductStatus struct {
 	// +listMapKey=name
 	Versions []VersionStatus `json:"versions,omitempty"`
 
-	// conditions: Ready summarises the product's state.
+	// rollout is the state of the product's latest rollout, with spec.rollout set.
+	// +optional
+	Rollout *RolloutStatus `json:"rollout,omitempty"`
+
+	// conditions: Ready summarises the product's state; Reconciling is True while a rollout
+	// moves tenants, Stalled after it failed.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// RolloutPhase is where a rollout stands.
+// +kubebuilder:validation:Enum=Progressing;Paused;Succeeded;Failed;RolledBack
+type RolloutPhase string
+
+// Rollout phases.
+const (
+	RolloutProgressing RolloutPhase = "Progressing"
+	RolloutPaused      RolloutPhase = "Paused"
+	RolloutSucceeded   RolloutPhase = "Succeeded"
+	RolloutFailed      RolloutPhase = "Failed"
+	RolloutRolledBack  RolloutPhase = "RolledBack"
+)
+
+// RolloutStatus is the state of a product's rollout. It is the rollout's memory: the
+// operator resumes from it after a restart.
+type RolloutStatus struct {
+	// revision is the revision being rolled out (the ControllerRevision in the operator's
+	// namespace), or the one rolled out last.
+	// +optional
+	Revision string `json:"revision,omitempty"`
+
+	// targetRevisions are all the revisions this rollout moves tenants to: usually just
+	// revision; more when one change gives tenants on different versions new content.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=40
+	TargetRevisions []string `json:"targetRevisions,omitempty"`
+
+	// stableRevision is the revision the tenants ran before the rollout started, the last
+	// one they all ran.
+	// +optional
+	StableRevision string `json:"stableRevision,omitempty"`
+
+	// phase is Progressing, Paused, Succeeded, Failed (a tenant failed, failurePolicy
+	// Pause) or RolledBack (a tenant failed, the moved tenants went back).
+	// +optional
+	Phase RolloutPhase `json:"phase,omitempty"`
+
+	// wave is the wave the rollout is in, or ended in.
+	// +optional
+	Wave string `json:"wave,omitempty"`
+
+	// updatedTenants is how many of the rollout's tenants run their new revision, available.
+	// +optional
+	UpdatedTenants int32 `json:"updatedTenants"`
+
+	// tenants is how many tenants the rollout moves.
+	// +optional
+	Tenants int32 `json:"tenants"`
+
+	// failedTenants are the tenants whose move failed (at most 100 are listed).
+	// +optional
+	// +listType=set
+	FailedTenants []string `json:"failedTenants,omitempty"`
+
+	// movingTenants are the tenants told to move and not yet available, with when they
+	// were told: they have healthTimeout from then.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	MovingTenants []MovingTenant `json:"movingTenants,omitempty"`
+
+	// waveSucceededTime is when the wave named by wave became healthy; the next wave starts
+	// pauseBetweenWaves later.
+	// +optional
+	WaveSucceededTime *metav1.Time `json:"waveSucceededTime,omitempty"`
+
+	// observedGeneration is the product generation the phase was decided for: a failed
+	// rollout is retried when the generation changes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// message says what the rollout does or why it stopped.
+	// +optional
+	Message string `json:"message,omitempty"`
+}
+
+// MovingTenant is a tenant a rollout told to move.
+type MovingTenant struct {
+	// name of the Tenant.
+	Name string `json:"name"`
+	// since is when it was told to move.
+	Since metav1.Time `json:"since"`
 }
 
 // VersionStatus counts the tenants on one version of a product.
@@ -262,6 +440,10 @@ type VersionStatus struct {
 // +kubebuilder:resource:scope=Cluster,shortName=ap,categories=tenancy
 // +kubebuilder:printcolumn:name="Default version",type=string,JSONPath=`.spec.defaultVersion`
 // +kubebuilder:printcolumn:name="Tenants",type=integer,JSONPath=`.status.tenants`
+// +kubebuilder:printcolumn:name="Rollout",type=string,JSONPath=`.status.rollout.phase`
+// +kubebuilder:printcolumn:name="Wave",type=string,JSONPath=`.status.rollout.wave`
+// +kubebuilder:printcolumn:name="Updated",type=string,JSONPath=`.status.rollout.updatedTenants`,priority=1
+// +kubebuilder:printcolumn:name="Revision",type=string,JSONPath=`.status.rollout.revision`,priority=1
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type ApiProduct struct {

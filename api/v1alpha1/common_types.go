@@ -29,6 +29,11 @@ const (
 	LabelTenant = "tenancy.openplatform.io/tenant"
 	// LabelProduct names the ApiProduct a product object belongs to.
 	LabelProduct = "tenancy.openplatform.io/product"
+	// LabelVersion on a product revision (a ControllerRevision in the operator's namespace)
+	// names the product version whose content it holds.
+	LabelVersion = "tenancy.openplatform.io/version"
+	// AnnotationRevision on a product Deployment names the revision it was rendered from.
+	AnnotationRevision = "tenancy.openplatform.io/revision"
 
 	// AnnotationAdopt, set by an admin on an existing namespace to the name of a Tenant,
 	// hands the namespace over to that Tenant.
@@ -115,6 +120,12 @@ const (
 	ReasonInvalidLimitRange = "InvalidLimitRange"
 	// ReasonNameCollision: two products of a tenant would make objects of the same name.
 	ReasonNameCollision = "NameCollision"
+	// ReasonRolloutFailed: a tenant a rollout moved failed; the rollout stopped.
+	ReasonRolloutFailed = "RolloutFailed"
+	// ReasonRollingOut: a rollout is moving tenants to a new revision.
+	ReasonRollingOut = "RollingOut"
+	// ReasonRolloutPaused: spec.rollout.paused holds a rollout.
+	ReasonRolloutPaused = "RolloutPaused"
 	// ReasonPrivilegedPods is the reason of a ServicePlan's PrivilegedPods condition.
 	ReasonPrivilegedPods = "PrivilegedPodSecurity"
 )

@@ -183,6 +183,14 @@ type ProductStatus struct {
 	// version the tenant runs.
 	// +optional
 	Version string `json:"version,omitempty"`
+	// revision is the ControllerRevision (in the operator's namespace) of the content the
+	// tenant runs: <product>-<version>-<hash>.
+	// +optional
+	Revision string `json:"revision,omitempty"`
+	// previousRevision is the revision the tenant ran before a rollout in progress moved it;
+	// a rollback returns it there. Empty outside a rollout.
+	// +optional
+	PreviousRevision string `json:"previousRevision,omitempty"`
 	// namespace the product runs in.
 	// +optional
 	Namespace string `json:"namespace,omitempty"`

@@ -4,6 +4,11 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/tools/events"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -22,22 +27,36 @@ import (
 	"github.com/openplatform/tenant-operator/internal/conditions"
 	"github.com/openplatform/tenant-operator/internal/index"
 	"github.com/openplatform/tenant-operator/internal/inuse"
+	"github.com/openplatform/tenant-operator/internal/rollout"
 )
 
-// Reconciler reports which tenants run a product and on which versions, and keeps
-// a product that tenants still run from being deleted.
+// Reconciler stores the product's revisions, rolls a change out to its tenants in waves
+// (spec.rollout), reports which tenants run it and on which versions, and keeps a product
+// that tenants still run from being deleted.
 type Reconciler struct {
 	client.Client
+	Recorder events.EventRecorder
+	// OperatorNamespace holds the product revisions.
+	OperatorNamespace string
+	// RevisionHistory is how many revisions no tenant needs are kept per product.
+	RevisionHistory int
+	// now is the clock of the rollout (time.Now unless a test sets it).
+	now func() time.Time
 }
 
 // +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=apiproducts,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=apiproducts/status,verbs=patch
 // +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=apiproducts/finalizers,verbs=update
+// +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=serviceplans,verbs=get;list;watch
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch
 
 // Reconcile computes the product's status from the tenants that use it.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	p := &tenancyv1alpha1.ApiProduct{}
 	if err := r.Get(ctx, req.NamespacedName, p); err != nil {
+		if apierrors.IsNotFound(err) {
+			forgetRolloutMetrics(req.Name)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	tenants := &tenancyv1alpha1.TenantList{}
@@ -60,6 +79,17 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, err
 	}
 	orig := p.DeepCopy()
+	var result ctrl.Result
+	var revs []appsv1.ControllerRevision
+	if p.DeletionTimestamp.IsZero() {
+		var err error
+		if revs, err = r.ensureRevisions(ctx, p); err != nil {
+			return ctrl.Result{}, err
+		}
+		if result, err = r.stepRollout(ctx, p, tenants.Items); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
 	p.Status.Tenants = int32(len(names))
 	p.Status.TenantNames = inuse.CapNames(names)
 	p.Status.Versions = nil
@@ -73,12 +103,50 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		cond.Status, cond.Reason = metav1.ConditionFalse, tenancyv1alpha1.ReasonInUse
 		cond.Message = conditions.InUseMessage("ApiProduct", names)
 	}
-	meta.SetStatusCondition(&p.Status.Conditions, cond)
+	rolloutConditions(p, cond)
 	p.Status.ObservedGeneration = p.Generation
-	if equality.Semantic.DeepEqual(orig.Status, p.Status) {
+	recordRolloutMetrics(p)
+	if !equality.Semantic.DeepEqual(orig.Status, p.Status) {
+		// The rollout's state is written with the resourceVersion it was computed from: a
+		// pass that read a stale product must not overwrite what a newer one decided.
+		if err := r.Status().Patch(ctx, p, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
+			if apierrors.IsConflict(err) {
+				return ctrl.Result{Requeue: true}, nil
+			}
+			return ctrl.Result{}, client.IgnoreNotFound(err)
+		}
+	}
+	if revs != nil {
+		if err := r.pruneRevisions(ctx, p, revs, tenants.Items); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	return result, nil
+}
+
+// stepRollout advances the product's rollout one pass (rollout.Step) and records its
+// Events. Without spec.rollout there is none: every tenant moves at once.
+func (r *Reconciler) stepRollout(ctx context.Context, p *tenancyv1alpha1.ApiProduct, tenants []tenancyv1alpha1.Tenant) (ctrl.Result, error) {
+	if p.Spec.Rollout == nil {
+		p.Status.Rollout = nil
 		return ctrl.Result{}, nil
 	}
-	return ctrl.Result{}, client.IgnoreNotFound(r.Status().Patch(ctx, p, client.MergeFrom(orig)))
+	states, err := r.rolloutTenants(ctx, p, tenants)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	now := time.Now
+	if r.now != nil {
+		now = r.now
+	}
+	res := rollout.Step(rollout.Input{Spec: p.Spec.Rollout, Generation: p.Generation, Status: p.Status.Rollout, Tenants: states, Now: now()})
+	p.Status.Rollout = res.Status
+	if r.Recorder != nil {
+		for _, e := range res.Events {
+			r.Recorder.Eventf(p, nil, e.Type, e.Reason, "Rollout", "%s", e.Message)
+		}
+	}
+	return ctrl.Result{RequeueAfter: res.RequeueAfter}, nil
 }
 
 // SetupWithManager watches products and the tenants that use them.
@@ -94,8 +162,12 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		},
 		UpdateFunc: func(_ context.Context, e event.TypedUpdateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 			old, cur := e.ObjectOld.(*tenancyv1alpha1.Tenant), e.ObjectNew.(*tenancyv1alpha1.Tenant)
+			// A rollout waits on the tenants' products: their revisions, replicas and the
+			// reason they are not ready (Pods refused); its waves select by label and plan.
 			if equality.Semantic.DeepEqual(index.TenantProducts(old), index.TenantProducts(cur)) &&
-				equality.Semantic.DeepEqual(old.Status.Products, cur.Status.Products) {
+				equality.Semantic.DeepEqual(old.Status.Products, cur.Status.Products) &&
+				productsReadyReason(old) == productsReadyReason(cur) &&
+				equality.Semantic.DeepEqual(old.Labels, cur.Labels) && old.Spec.Plan == cur.Spec.Plan {
 				return
 			}
 			enqueue(q, old)
@@ -111,5 +183,25 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Named("apiproduct").
 		For(&tenancyv1alpha1.ApiProduct{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&tenancyv1alpha1.Tenant{}, tenantEvents).
+		// A plan's products[].version changes the target of its tenants.
+		Watches(&tenancyv1alpha1.ServicePlan{}, handler.EnqueueRequestsFromMapFunc(productsOfPlan),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Complete(r)
+}
+
+// productsOfPlan maps a ServicePlan to its products.
+func productsOfPlan(_ context.Context, o client.Object) []reconcile.Request {
+	var out []reconcile.Request
+	for _, p := range o.(*tenancyv1alpha1.ServicePlan).Spec.Products {
+		out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Name: p.Name}})
+	}
+	return out
+}
+
+// productsReadyReason is the reason of a tenant's ProductsReady condition.
+func productsReadyReason(t *tenancyv1alpha1.Tenant) string {
+	if c := meta.FindStatusCondition(t.Status.Conditions, tenancyv1alpha1.ConditionProductsReady); c != nil {
+		return string(c.Status) + "/" + c.Reason
+	}
+	return ""
 }

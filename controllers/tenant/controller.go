@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -161,8 +162,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return b.
 		Watches(&tenancyv1alpha1.ServicePlan{}, handler.EnqueueRequestsFromMapFunc(r.tenantsForPlan),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&tenancyv1alpha1.ApiProduct{}, handler.EnqueueRequestsFromMapFunc(r.tenantsForProduct),
-			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&tenancyv1alpha1.ApiProduct{}, r.productEvents()).
 		WatchesMetadata(&apiextensionsv1.CustomResourceDefinition{}, handler.EnqueueRequestsFromMapFunc(r.tenantsForRouteCRD),
 			builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetName() == index.HTTPRouteCRD }))).
 		Complete(r)
@@ -223,6 +223,59 @@ func (r *Reconciler) tenantsForProduct(ctx context.Context, o client.Object) []r
 		r.addTenants(ctx, names, client.MatchingFields{index.TenantNamespace: e.Gateway.Namespace})
 	}
 	return requests(names)
+}
+
+// productEvents maps ApiProduct events to tenants: a created or deleted product and a spec
+// change to every tenant of it (tenantsForProduct); a change of the rollout's phase or
+// revisions, which can move or return every tenant, likewise; and a rollout that tells more
+// tenants to move to just those tenants, so that a wave of ten does not reconcile ten
+// thousand.
+func (r *Reconciler) productEvents() handler.TypedEventHandler[client.Object, reconcile.Request] {
+	all := handler.EnqueueRequestsFromMapFunc(r.tenantsForProduct)
+	return handler.TypedFuncs[client.Object, reconcile.Request]{
+		CreateFunc: all.Create,
+		DeleteFunc: all.Delete,
+		UpdateFunc: func(ctx context.Context, e event.TypedUpdateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			old, cur := e.ObjectOld.(*tenancyv1alpha1.ApiProduct), e.ObjectNew.(*tenancyv1alpha1.ApiProduct)
+			if old.Generation != cur.Generation || rolloutTurned(old.Status.Rollout, cur.Status.Rollout) {
+				all.Update(ctx, e, q)
+				return
+			}
+			for _, name := range newlyMoving(old.Status.Rollout, cur.Status.Rollout) {
+				q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Name: name}})
+			}
+		},
+	}
+}
+
+// rolloutTurned reports a change of a rollout's phase or revisions: what Pick decides for
+// tenants that are not moving depends on them.
+func rolloutTurned(old, cur *tenancyv1alpha1.RolloutStatus) bool {
+	if old == nil || cur == nil {
+		return (old == nil) != (cur == nil)
+	}
+	return old.Phase != cur.Phase || old.StableRevision != cur.StableRevision || old.Revision != cur.Revision ||
+		!equality.Semantic.DeepEqual(old.TargetRevisions, cur.TargetRevisions)
+}
+
+// newlyMoving are the tenants cur tells to move that old did not.
+func newlyMoving(old, cur *tenancyv1alpha1.RolloutStatus) []string {
+	if cur == nil {
+		return nil
+	}
+	before := map[string]bool{}
+	if old != nil {
+		for _, m := range old.MovingTenants {
+			before[m.Name] = true
+		}
+	}
+	var names []string
+	for _, m := range cur.MovingTenants {
+		if !before[m.Name] {
+			names = append(names, m.Name)
+		}
+	}
+	return names
 }
 
 // tenantsForRouteCRD maps the HTTPRoute CRD (installed or removed) to every tenant, so that

@@ -17,8 +17,11 @@ import (
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
 	"github.com/openplatform/tenant-operator/internal/conditions"
+	"github.com/openplatform/tenant-operator/internal/health"
 	"github.com/openplatform/tenant-operator/internal/index"
 	"github.com/openplatform/tenant-operator/internal/render"
+	"github.com/openplatform/tenant-operator/internal/revision"
+	"github.com/openplatform/tenant-operator/internal/rollout"
 )
 
 // httpRouteGK is the Gateway API HTTPRoute kind; routes are made only when it is installed.
@@ -36,6 +39,8 @@ type productPlan struct {
 	// err is set when the products cannot be resolved (a missing product or version):
 	// nothing product-related is written or pruned then.
 	err *render.ResolveError
+	// previous is, by product, the revision a rollout in progress moved the tenant from.
+	previous map[string]string
 }
 
 // planProducts resolves the tenant's products and renders their objects. Credentials are
@@ -46,8 +51,12 @@ func (r *Reconciler) planProducts(ctx context.Context, t *tenancyv1alpha1.Tenant
 	if rerr != nil {
 		return &productPlan{err: rerr}, nil
 	}
+	previous := map[string]string{}
+	for i := range resolved {
+		previous[resolved[i].Product.Name] = r.assignRevision(ctx, t, &resolved[i])
+	}
 	routes := r.routesInstalled(ctx)
-	out := &productPlan{resolved: resolved, routes: routes}
+	out := &productPlan{resolved: resolved, routes: routes, previous: previous}
 	if !routes {
 		for _, rp := range resolved {
 			if rp.Product.Spec.Exposure != nil && r.routeCRDJustInstalled(ctx) {
@@ -76,6 +85,43 @@ func (r *Reconciler) planProducts(ctx context.Context, t *tenancyv1alpha1.Tenant
 		out.objects = append(out.objects, render.Product(in)...)
 	}
 	return out, nil
+}
+
+// assignRevision sets the revision the tenant runs of a resolved product: the live spec's
+// content unless the product's rollout holds the tenant on another revision, which is then
+// read from its ControllerRevision. It returns the revision a rollback would return the
+// tenant to. A revision that no longer exists (deleted by hand: the operator keeps every
+// revision a tenant runs) is replaced by the live spec's content, with a Warning Event.
+func (r *Reconciler) assignRevision(ctx context.Context, t *tenancyv1alpha1.Tenant, rp *render.Resolved) string {
+	var cur tenancyv1alpha1.ProductStatus
+	for _, s := range t.Status.Products {
+		if s.Name == rp.Product.Name {
+			cur = s
+		}
+	}
+	choice := rollout.Pick(rollout.PickInput{
+		Tenant: t.Name, Rollout: rp.Product.Spec.Rollout, Status: rp.Product.Status.Rollout,
+		Target: rp.Revision, TargetVersion: rp.Version.Name,
+		Current: cur.Revision, Previous: cur.PreviousRevision, CurrentVersion: cur.Version,
+		Pinned: rp.Pinned,
+	})
+	if choice.Revision == rp.Revision {
+		return choice.Previous
+	}
+	cr := &appsv1.ControllerRevision{}
+	err := r.Get(ctx, client.ObjectKey{Namespace: r.OperatorNamespace, Name: choice.Revision}, cr)
+	var v *tenancyv1alpha1.ProductVersion
+	if err == nil {
+		v, err = revision.Decode(cr)
+	}
+	if err != nil {
+		r.event(t, rp.Product, corev1.EventTypeWarning, "RevisionUnavailable", "Render",
+			"Product %s: revision %s cannot be read (%v); the tenant runs the product's current spec, %s, instead",
+			rp.Product.Name, choice.Revision, err, rp.Revision)
+		return choice.Previous
+	}
+	rp.Version, rp.Revision = v, choice.Revision
+	return choice.Previous
 }
 
 // nameCollision reports two products of the tenant that would make an object of the same
@@ -229,45 +275,29 @@ func (r *Reconciler) movedCredential(ctx context.Context, t *tenancyv1alpha1.Ten
 // say about why.
 func (r *Reconciler) productStatus(ctx context.Context, t *tenancyv1alpha1.Tenant, pp *productPlan) (int, conditions.ProductHealth, error) {
 	ready := 0
-	var health conditions.ProductHealth
+	var trouble conditions.ProductHealth
 	statuses := make([]tenancyv1alpha1.ProductStatus, 0, len(pp.resolved))
 	for _, rp := range pp.resolved {
 		st := tenancyv1alpha1.ProductStatus{
 			Name: rp.Product.Name, Version: rp.Version.Name, Namespace: rp.Namespace,
+			Revision: rp.Revision, PreviousRevision: pp.previous[rp.Product.Name],
 			Endpoint: render.Endpoint(t, rp, pp.routes),
 		}
 		if render.UsesAPIKey(rp.Product) {
 			st.CredentialsSecret = render.CredentialsName(rp.Product.Name)
 		}
-		available := true
-		for _, c := range rp.Version.Components {
-			d := &appsv1.Deployment{}
-			err := r.Get(ctx, client.ObjectKey{Namespace: rp.Namespace, Name: render.ComponentName(rp.Product.Name, c.Name)}, d)
-			if apierrors.IsNotFound(err) {
-				available = false
-				continue
-			}
-			if err != nil {
-				return 0, health, err
-			}
-			want := int32(1)
-			if d.Spec.Replicas != nil {
-				want = *d.Spec.Replicas
-			}
-			st.Replicas += want
-			st.ReadyReplicas += d.Status.ReadyReplicas
-			if !deploymentAvailable(d, rp.Version.Name) {
-				available = false
-				rejected, deadline := deploymentTrouble(d)
-				if health.Rejected == "" {
-					health.Rejected = rejected
-				}
-				if health.Deadline == "" {
-					health.Deadline = deadline
-				}
-			}
+		rep, err := health.Product(ctx, r.Client, &rp)
+		if err != nil {
+			return 0, trouble, err
 		}
-		if available {
+		st.Replicas, st.ReadyReplicas = rep.Replicas, rep.ReadyReplicas
+		if trouble.Rejected == "" {
+			trouble.Rejected = rep.Rejected
+		}
+		if trouble.Deadline == "" {
+			trouble.Deadline = rep.Deadline
+		}
+		if rep.Available {
 			ready++
 		}
 		statuses = append(statuses, st)
@@ -277,51 +307,5 @@ func (r *Reconciler) productStatus(ctx context.Context, t *tenancyv1alpha1.Tenan
 		t.Status.Products = nil
 	}
 	t.Status.ProductsReady = fmt.Sprintf("%d/%d", ready, len(pp.resolved))
-	return ready, health, nil
-}
-
-// deploymentTrouble reads a Deployment's own conditions, as its controller writes them for
-// the current generation: a ReplicaFailure (the API server refused its Pods: quota, Pod
-// Security, LimitRange) quoted with the refusal, and a progress deadline exceeded. Both
-// are "" when the Deployment reports neither.
-func deploymentTrouble(d *appsv1.Deployment) (rejected, deadline string) {
-	if d.Status.ObservedGeneration < d.Generation {
-		return "", "" // its controller has not looked at this generation yet
-	}
-	name := d.Namespace + "/" + d.Name
-	for _, c := range d.Status.Conditions {
-		switch {
-		case c.Type == appsv1.DeploymentReplicaFailure && c.Status == corev1.ConditionTrue:
-			rejected = fmt.Sprintf("Deployment %s cannot create its Pods: %s", name, c.Message)
-		case c.Type == appsv1.DeploymentProgressing && c.Status == corev1.ConditionFalse && c.Reason == deploymentDeadlineReason:
-			deadline = fmt.Sprintf("Deployment %s did not become available within its progress deadline (%ds): %s",
-				name, ptrValue(d.Spec.ProgressDeadlineSeconds), c.Message)
-		}
-	}
-	return rejected, deadline
-}
-
-// deploymentDeadlineReason is the reason of a Deployment's Progressing=False condition once
-// its progressDeadlineSeconds passed (the deployment controller's constant).
-const deploymentDeadlineReason = "ProgressDeadlineExceeded"
-
-func ptrValue(p *int32) int32 {
-	if p == nil {
-		return 0
-	}
-	return *p
-}
-
-// deploymentAvailable reports whether a Deployment runs the wanted version with every
-// replica updated and ready.
-func deploymentAvailable(d *appsv1.Deployment, version string) bool {
-	want := int32(1)
-	if d.Spec.Replicas != nil {
-		want = *d.Spec.Replicas
-	}
-	return d.Labels[render.LabelAppVersion] == version &&
-		d.Status.ObservedGeneration >= d.Generation &&
-		d.Status.UpdatedReplicas == want &&
-		d.Status.ReadyReplicas == want &&
-		d.Status.Replicas == want
+	return ready, trouble, nil
 }

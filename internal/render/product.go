@@ -17,6 +17,7 @@ import (
 	gatewayv1ac "sigs.k8s.io/gateway-api/applyconfiguration/apis/v1"
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
+	"github.com/openplatform/tenant-operator/internal/revision"
 )
 
 // Kinds of product objects.
@@ -62,6 +63,11 @@ type Resolved struct {
 	Version   *tenancyv1alpha1.ProductVersion
 	PlanEntry tenancyv1alpha1.PlanProduct
 	Namespace string
+	// Revision names the revision Version's content is stored as: the live spec's after
+	// ResolveProducts, the one the tenant is assigned once a rollout decided.
+	Revision string
+	// Pinned is whether the tenant picked the version itself (spec.products[].version).
+	Pinned bool
 }
 
 // ResolveError says why a tenant's products cannot be resolved; Reason is a condition reason.
@@ -124,9 +130,44 @@ func ResolveProducts(t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePla
 		if ns == "" {
 			ns = firstNS
 		}
-		out = append(out, Resolved{Product: product, Version: v, PlanEntry: entry, Namespace: ns})
+		out = append(out, Resolved{Product: product, Version: v, PlanEntry: entry, Namespace: ns,
+			Revision: revision.Name(product.Name, v), Pinned: w.version != ""})
 	}
 	return out, nil
+}
+
+// ResolveProduct resolves one of the tenant's products as ResolveProducts does, whatever
+// the state of its other products. It returns nil when the tenant does not have the product.
+func ResolveProduct(t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan, p *tenancyv1alpha1.ApiProduct) (*Resolved, *ResolveError) {
+	// Resolve it alone: the products are picked from spec.products, else from the plan.
+	tt, pp := t, plan
+	if len(t.Spec.Products) > 0 {
+		tt = t.DeepCopy()
+		if tt.Spec.Products = only(t.Spec.Products, p.Name, func(w tenancyv1alpha1.TenantProduct) string { return w.Name }); len(tt.Spec.Products) == 0 {
+			return nil, nil
+		}
+	} else {
+		pp = plan.DeepCopy()
+		if pp.Spec.Products = only(plan.Spec.Products, p.Name, func(w tenancyv1alpha1.PlanProduct) string { return w.Name }); len(pp.Spec.Products) == 0 {
+			return nil, nil
+		}
+	}
+	out, err := ResolveProducts(tt, pp, map[string]*tenancyv1alpha1.ApiProduct{p.Name: p})
+	if err != nil || len(out) == 0 {
+		return nil, err
+	}
+	return &out[0], nil
+}
+
+// only are the items named name.
+func only[T any](items []T, name string, nameOf func(T) string) []T {
+	var out []T
+	for _, it := range items {
+		if nameOf(it) == name {
+			out = append(out, it)
+		}
+	}
+	return out
 }
 
 func versionNames(p *tenancyv1alpha1.ApiProduct) string {
@@ -298,12 +339,21 @@ func deployment(in ProductInput, c *tenancyv1alpha1.Component) Object {
 	}
 	d := appsv1ac.Deployment(name, r.Namespace).
 		WithLabels(componentLabels(t, r, c.Name)).
+		WithAnnotations(revisionAnnotation(r.Revision)).
 		WithSpec(appsv1ac.DeploymentSpec().
 			WithReplicas(replicas).
 			WithProgressDeadlineSeconds(ProgressDeadlineSeconds).
 			WithSelector(metav1ac.LabelSelector().WithMatchLabels(selectorLabels(t, r.Product.Name, c.Name))).
 			WithTemplate(template))
 	return Object{Kind: KindDeployment, Namespace: r.Namespace, Name: name, Apply: d}
+}
+
+// revisionAnnotation names the revision a Deployment was rendered from.
+func revisionAnnotation(revision string) map[string]string {
+	if revision == "" {
+		return nil
+	}
+	return map[string]string{tenancyv1alpha1.AnnotationRevision: revision}
 }
 
 // resources picks the plan entry's resources, else the component's.

@@ -1,0 +1,396 @@
+package rollout
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
+)
+
+// Event reasons of a rollout, recorded on the ApiProduct.
+const (
+	EventWaveStarted      = "WaveStarted"
+	EventWaveSucceeded    = "WaveSucceeded"
+	EventTenantFailed     = "TenantFailed"
+	EventRolledBack       = "RolledBack"
+	EventRolloutSucceeded = "RolloutSucceeded"
+	EventRolloutReverted  = "RolloutReverted"
+)
+
+// maxListed caps status.rollout.failedTenants and the TenantFailed events of one pass.
+const maxListed = 100
+
+// Tenant is what a rollout knows of one tenant of the product.
+type Tenant struct {
+	Name   string
+	Labels map[string]string
+	Plan   string
+	// Target is the revision the live spec gives the tenant.
+	Target string
+	// Current is the revision the tenant runs, "" until it has been provisioned once;
+	// Previous the revision it ran before this rollout moved it.
+	Current, Previous string
+	// Available: the tenant's product runs Current, every replica updated and ready.
+	Available bool
+	// Failure says why the product, running Current, cannot become available: its Pods are
+	// refused or its Deployment passed its progress deadline. "" when neither.
+	Failure string
+}
+
+// Input is one pass of a rollout.
+type Input struct {
+	Spec       *tenancyv1alpha1.RolloutSpec
+	Generation int64
+	// Status is the recorded state (nil on the first pass).
+	Status  *tenancyv1alpha1.RolloutStatus
+	Tenants []Tenant
+	Now     time.Time
+}
+
+// Event is an Event to record on the ApiProduct.
+type Event struct {
+	Type, Reason, Message string
+}
+
+// Result is the rollout's new state, the Events of what changed, and when to look again
+// (0: when something changes).
+type Result struct {
+	Status       *tenancyv1alpha1.RolloutStatus
+	Events       []Event
+	RequeueAfter time.Duration
+}
+
+// Step advances a rollout by one pass. It is a pure function of the recorded state and what
+// the tenants report, so a pass that is repeated (after a restart, or a status write that
+// failed) decides the same: no tenant is moved twice or skipped.
+//
+// The tenants a rollout moves are those whose target differs from the revision they run
+// (outdated), apart from those whose target is the revision they ran before or the stable
+// one: Pick moves those at once. A set of targets that is not part of the recorded rollout
+// starts a new one from the first wave. Waves go in order; a wave is done when none of its
+// tenants is outdated or moving. At most maxConcurrentTenants move at once; a moving tenant
+// is done when available on its target, and fails when its Pods are refused, its progress
+// deadline passes, or healthTimeout passes. The first failure stops the rollout: RolledBack
+// (Pick returns the moved tenants) or Failed (failurePolicy Pause), held until the
+// product's generation or the targets change.
+func Step(in Input) Result {
+	in.Spec = withDefaults(in.Spec)
+	st := &tenancyv1alpha1.RolloutStatus{}
+	if in.Status != nil {
+		st = in.Status.DeepCopy()
+	}
+	var events []Event
+	emit := func(typ, reason, format string, args ...any) {
+		events = append(events, Event{Type: typ, Reason: reason, Message: fmt.Sprintf(format, args...)})
+	}
+	byName := map[string]*Tenant{}
+	for i := range in.Tenants {
+		byName[in.Tenants[i].Name] = &in.Tenants[i]
+	}
+	var moving []tenancyv1alpha1.MovingTenant
+	for _, m := range st.MovingTenants {
+		if byName[m.Name] != nil {
+			moving = append(moving, m)
+		}
+	}
+	isMoving := map[string]bool{}
+	for _, m := range moving {
+		isMoving[m.Name] = true
+	}
+
+	// The targets of the tenants the rollout has to move.
+	targetCount := map[string]int{}
+	for _, t := range in.Tenants {
+		if isMoving[t.Name] || outdated(t, st) {
+			targetCount[t.Target]++
+		}
+	}
+	targets := keys(targetCount)
+
+	if len(targets) == 0 {
+		return Result{Status: finish(in, st, emit), Events: events}
+	}
+
+	stopped := st.Phase == tenancyv1alpha1.RolloutFailed || st.Phase == tenancyv1alpha1.RolloutRolledBack
+	if st.Phase == "" || st.Phase == tenancyv1alpha1.RolloutSucceeded || !subset(targets, st.TargetRevisions) {
+		// A new rollout: the tenants' targets changed.
+		stable := st.StableRevision
+		if !Active(st) || stable == "" {
+			stable = mostCommon(in.Tenants, func(t Tenant) (string, bool) { return t.Current, outdated(t, st) })
+		}
+		st = &tenancyv1alpha1.RolloutStatus{
+			Revision:        mostCommon(in.Tenants, func(t Tenant) (string, bool) { return t.Target, targetCount[t.Target] > 0 }),
+			TargetRevisions: targets,
+			StableRevision:  stable,
+			Phase:           tenancyv1alpha1.RolloutProgressing,
+		}
+		moving, isMoving = nil, map[string]bool{}
+	} else if stopped {
+		if st.ObservedGeneration == in.Generation {
+			count(st, in.Tenants, isMoving)
+			return Result{Status: st, Events: events}
+		}
+		// The spec changed: try the same revisions again.
+		st.Phase, st.FailedTenants, st.Wave, st.WaveSucceededTime = tenancyv1alpha1.RolloutProgressing, nil, "", nil
+		moving, isMoving = nil, map[string]bool{}
+	}
+	st.ObservedGeneration = in.Generation
+	var requeue time.Duration
+	later := func(d time.Duration) {
+		if d > 0 && (requeue == 0 || d < requeue) {
+			requeue = d
+		}
+	}
+
+	// The moving tenants: done, failed or still waited for.
+	var failed []string
+	failure := map[string]string{}
+	kept := moving[:0:0]
+	for _, m := range moving {
+		t := byName[m.Name]
+		deadline := m.Since.Add(in.Spec.HealthTimeout.Duration)
+		switch {
+		case t.Current == t.Target && t.Available:
+			delete(isMoving, t.Name)
+		case t.Current == t.Target && t.Failure != "":
+			failed, failure[t.Name] = append(failed, t.Name), t.Failure
+		case !in.Now.Before(deadline):
+			failed = append(failed, t.Name)
+			failure[t.Name] = fmt.Sprintf("not available on revision %s within healthTimeout %s", t.Target, in.Spec.HealthTimeout.Duration)
+		default:
+			kept = append(kept, m)
+			later(deadline.Sub(in.Now))
+		}
+	}
+	moving = kept
+
+	if len(failed) > 0 {
+		sort.Strings(failed)
+		for i, name := range failed {
+			if i == maxListed {
+				break
+			}
+			emit(corev1.EventTypeWarning, EventTenantFailed, "Tenant %s failed on revision %s: %s", name, byName[name].Target, failure[name])
+		}
+		st.FailedTenants = capList(failed)
+		st.MovingTenants = nil
+		first := failed[0]
+		if in.Spec.FailurePolicy == tenancyv1alpha1.FailurePause {
+			st.Phase = tenancyv1alpha1.RolloutFailed
+			st.Message = fmt.Sprintf("Tenant %s failed on revision %s (%s)%s. failurePolicy is Pause: the moved tenants stay, nobody else moves. Fix the product and change its spec, or return it to the stable revision %s.",
+				first, byName[first].Target, failure[first], others(failed), st.StableRevision)
+		} else {
+			st.Phase = tenancyv1alpha1.RolloutRolledBack
+			st.Message = fmt.Sprintf("Tenant %s failed on revision %s (%s)%s. The moved tenants return to the revision they ran before; nobody else moves until the product's spec changes.",
+				first, byName[first].Target, failure[first], others(failed))
+			emit(corev1.EventTypeWarning, EventRolledBack, "Rolling back %s: the tenants it moved return to the revision they ran before (stable: %s)", st.Revision, st.StableRevision)
+		}
+		count(st, in.Tenants, map[string]bool{})
+		return Result{Status: st, Events: events}
+	}
+
+	if in.Spec.Paused {
+		st.Phase = tenancyv1alpha1.RolloutPaused
+		st.MovingTenants = moving
+		count(st, in.Tenants, isMoving)
+		st.Message = fmt.Sprintf("Paused in wave %s: %d of %d tenants run the new revision; set spec.rollout.paused to false to go on.", orNone(st.Wave), st.UpdatedTenants, st.Tenants)
+		return Result{Status: st, Events: events, RequeueAfter: requeue}
+	}
+	st.Phase = tenancyv1alpha1.RolloutProgressing
+
+	// The wave in progress: the first with a tenant that is outdated or moving.
+	waves := Waves(in.Spec)
+	cur, members := len(waves), map[int][]*Tenant{}
+	for i := range in.Tenants {
+		t := &in.Tenants[i]
+		if !isMoving[t.Name] && !outdated(*t, st) {
+			continue
+		}
+		w := Assign(waves, t.Labels, t.Plan)
+		members[w] = append(members[w], t)
+		if w < cur {
+			cur = w
+		}
+	}
+	wave := waves[cur]
+	if st.Wave != wave.Name {
+		if st.Wave != "" {
+			if st.WaveSucceededTime == nil {
+				now := metav1.NewTime(in.Now)
+				st.WaveSucceededTime = &now
+				emit(corev1.EventTypeNormal, EventWaveSucceeded, "Wave %s of %s succeeded", st.Wave, st.Revision)
+			}
+			if end := st.WaveSucceededTime.Add(in.Spec.PauseBetweenWaves.Duration); in.Now.Before(end) {
+				st.MovingTenants = moving
+				count(st, in.Tenants, isMoving)
+				st.Message = fmt.Sprintf("Wave %s succeeded; wave %s starts at %s (pauseBetweenWaves %s).",
+					st.Wave, wave.Name, end.UTC().Format(time.RFC3339), in.Spec.PauseBetweenWaves.Duration)
+				later(end.Sub(in.Now))
+				return Result{Status: st, Events: events, RequeueAfter: requeue}
+			}
+		}
+		st.Wave, st.WaveSucceededTime = wave.Name, nil
+		emit(corev1.EventTypeNormal, EventWaveStarted, "Wave %s started: %d tenants move to %s", wave.Name, len(members[cur]), st.Revision)
+	}
+
+	// Fill the free places with the wave's outdated tenants, by name.
+	candidates := members[cur]
+	sort.Slice(candidates, func(i, j int) bool { return candidates[i].Name < candidates[j].Name })
+	for _, t := range candidates {
+		if int32(len(moving)) >= in.Spec.MaxConcurrentTenants {
+			break
+		}
+		if isMoving[t.Name] {
+			continue
+		}
+		moving = append(moving, tenancyv1alpha1.MovingTenant{Name: t.Name, Since: metav1.NewTime(in.Now)})
+		isMoving[t.Name] = true
+		later(in.Spec.HealthTimeout.Duration)
+	}
+	sort.Slice(moving, func(i, j int) bool { return moving[i].Name < moving[j].Name })
+	st.MovingTenants = moving
+	count(st, in.Tenants, isMoving)
+	st.Message = fmt.Sprintf("Wave %s: %d of %d tenants run %s, %d moving.", wave.Name, st.UpdatedTenants, st.Tenants, st.Revision, len(moving))
+	return Result{Status: st, Events: events, RequeueAfter: requeue}
+}
+
+// finish is the state once no tenant is outdated or moving: the rollout succeeded, or the
+// spec went back to what the tenants run.
+func finish(in Input, st *tenancyv1alpha1.RolloutStatus, emit func(string, string, string, ...any)) *tenancyv1alpha1.RolloutStatus {
+	st.ObservedGeneration = in.Generation
+	st.MovingTenants, st.WaveSucceededTime = nil, nil
+	onTarget := false
+	for _, t := range in.Tenants {
+		if t.Current != "" && contains(st.TargetRevisions, t.Target) {
+			onTarget = true
+			break
+		}
+	}
+	switch {
+	case st.Phase == "" || (st.Phase == tenancyv1alpha1.RolloutSucceeded && !onTarget):
+		// The first pass, or one after the tenants of the last rollout left: every tenant
+		// already runs its target.
+		st.Revision = mostCommon(in.Tenants, func(t Tenant) (string, bool) { return t.Current, t.Current != "" })
+		st.TargetRevisions = nil
+		if st.Revision != "" {
+			st.TargetRevisions = []string{st.Revision}
+		}
+		st.StableRevision = st.Revision
+		st.Message = "Every tenant runs its revision."
+	case st.Phase == tenancyv1alpha1.RolloutSucceeded:
+	case !onTarget && st.Revision != st.StableRevision:
+		emit(corev1.EventTypeNormal, EventRolloutReverted, "The rollout of %s ended: the product's spec returned to what the tenants ran, %s", st.Revision, st.StableRevision)
+		st.Message = fmt.Sprintf("The rollout of %s ended without moving anyone on: the spec returned to the stable revision %s.", st.Revision, st.StableRevision)
+		st.Revision, st.TargetRevisions, st.FailedTenants = st.StableRevision, []string{st.StableRevision}, nil
+	default:
+		if st.Wave != "" && st.Phase == tenancyv1alpha1.RolloutProgressing {
+			emit(corev1.EventTypeNormal, EventWaveSucceeded, "Wave %s of %s succeeded", st.Wave, st.Revision)
+		}
+		count(st, in.Tenants, map[string]bool{})
+		emit(corev1.EventTypeNormal, EventRolloutSucceeded, "Revision %s reached all %d of its tenants", st.Revision, st.Tenants)
+		st.StableRevision, st.FailedTenants = st.Revision, nil
+		st.Message = fmt.Sprintf("Revision %s reached all %d of its tenants.", st.Revision, st.Tenants)
+	}
+	st.Phase = tenancyv1alpha1.RolloutSucceeded
+	count(st, in.Tenants, map[string]bool{})
+	return st
+}
+
+// withDefaults fills what the API server defaults, for a spec that did not come through it.
+func withDefaults(spec *tenancyv1alpha1.RolloutSpec) *tenancyv1alpha1.RolloutSpec {
+	s := spec.DeepCopy()
+	if s.MaxConcurrentTenants < 1 {
+		s.MaxConcurrentTenants = 10
+	}
+	if s.HealthTimeout.Duration <= 0 {
+		s.HealthTimeout.Duration = 10 * time.Minute
+	}
+	if s.FailurePolicy == "" {
+		s.FailurePolicy = tenancyv1alpha1.FailureRollback
+	}
+	return s
+}
+
+// outdated: the tenant runs another revision than its target, and the rollout is what moves
+// it (not Pick at once: a target that is its previous or the stable revision).
+func outdated(t Tenant, st *tenancyv1alpha1.RolloutStatus) bool {
+	return t.Current != "" && t.Current != t.Target && t.Target != t.Previous &&
+		(st.StableRevision == "" || t.Target != st.StableRevision || !Active(st))
+}
+
+// count sets tenants (those whose target is one of the rollout's) and updatedTenants (those
+// of them on their target and not moving).
+func count(st *tenancyv1alpha1.RolloutStatus, tenants []Tenant, isMoving map[string]bool) {
+	st.Tenants, st.UpdatedTenants = 0, 0
+	for _, t := range tenants {
+		if t.Current == "" || !contains(st.TargetRevisions, t.Target) {
+			continue
+		}
+		st.Tenants++
+		if t.Current == t.Target && !isMoving[t.Name] {
+			st.UpdatedTenants++
+		}
+	}
+}
+
+// mostCommon is the most frequent value among the tenants f selects, the first by name on a
+// tie, or "".
+func mostCommon(tenants []Tenant, f func(Tenant) (string, bool)) string {
+	n := map[string]int{}
+	for _, t := range tenants {
+		if v, ok := f(t); ok && v != "" {
+			n[v]++
+		}
+	}
+	best := ""
+	for _, v := range keys(n) {
+		if best == "" || n[v] > n[best] {
+			best = v
+		}
+	}
+	return best
+}
+
+func keys(m map[string]int) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func subset(a, b []string) bool {
+	for _, x := range a {
+		if !contains(b, x) {
+			return false
+		}
+	}
+	return true
+}
+
+func capList(names []string) []string {
+	if len(names) > maxListed {
+		return names[:maxListed]
+	}
+	return names
+}
+
+func others(failed []string) string {
+	if len(failed) < 2 {
+		return ""
+	}
+	return fmt.Sprintf(", and %d more: %s", len(failed)-1, strings.Join(capList(failed[1:]), ", "))
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none yet)"
+	}
+	return s
+}
