@@ -48,6 +48,7 @@ func (r *Reconciler) rolloutTenants(ctx context.Context, p *tenancyv1alpha1.ApiP
 		for _, s := range t.Status.Products {
 			if s.Name == p.Name {
 				rt.Current, rt.Previous = s.Revision, s.PreviousRevision
+				rt.PinMoved = s.Revision != "" && rollout.PinMoved(rp.Pinned, s.Version, rp.Version.Name)
 			}
 		}
 		if rt.Current != "" && rt.Current == rt.Target {

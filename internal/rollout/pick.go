@@ -34,8 +34,8 @@ func Active(s *tenancyv1alpha1.RolloutStatus) bool {
 
 // Pick is the revision a tenant runs:
 //   - every tenant runs its target at once when the product has no spec.rollout;
-//   - a new tenant runs the stable revision while a rollout to its target is not over, and
-//     its target otherwise;
+//   - a new tenant runs the stable revision while a rollout to its target (the rollout's
+//     revision) is not over, and its target otherwise;
 //   - after a rollback, a moved tenant returns to the revision it ran before;
 //   - a tenant's own pin to another version moves it at once, and so does a target that is
 //     the revision the tenant ran before the rollout or the stable one (a reverted spec);
@@ -48,13 +48,13 @@ func Pick(in PickInput) Choice {
 	case in.Rollout == nil:
 		return Choice{Revision: in.Target}
 	case in.Current == "":
-		if active && !in.Pinned && st.StableRevision != "" && contains(st.TargetRevisions, in.Target) {
+		if active && !in.Pinned && st.StableRevision != "" && in.Target == st.Revision {
 			return Choice{Revision: st.StableRevision}
 		}
 		return Choice{Revision: in.Target}
 	case st != nil && st.Phase == tenancyv1alpha1.RolloutRolledBack && in.Previous != "":
 		return Choice{Revision: in.Previous}
-	case in.Pinned && in.CurrentVersion != in.TargetVersion:
+	case PinMoved(in.Pinned, in.CurrentVersion, in.TargetVersion):
 		return Choice{Revision: in.Target}
 	case in.Current == in.Target:
 		if active {
@@ -73,6 +73,12 @@ func Pick(in PickInput) Choice {
 	default:
 		return Choice{Revision: in.Current, Previous: in.Previous}
 	}
+}
+
+// PinMoved reports a tenant whose own pin (spec.products[].version) names another version
+// than the one it runs: Pick moves it at once, and a rollout leaves it alone.
+func PinMoved(pinned bool, currentVersion, targetVersion string) bool {
+	return pinned && currentVersion != targetVersion
 }
 
 func moving(s *tenancyv1alpha1.RolloutStatus, tenant string) bool {

@@ -35,6 +35,9 @@ type Tenant struct {
 	// Current is the revision the tenant runs, "" until it has been provisioned once;
 	// Previous the revision it ran before this rollout moved it.
 	Current, Previous string
+	// PinMoved: the tenant's own pin names another version than it runs (Pick moves it at
+	// once; see PinMoved).
+	PinMoved bool
 	// Available: the tenant's product runs Current, every replica updated and ready.
 	Available bool
 	// Failure says why the product, running Current, cannot become available: its Pods are
@@ -73,7 +76,8 @@ type Result struct {
 // (outdated), apart from those whose target is the revision they ran before or the stable
 // one: Pick moves those at once. A set of targets that is not part of the recorded rollout
 // starts a new one from the first wave. Waves go in order; a wave is done when none of its
-// tenants is outdated or moving. At most maxConcurrentTenants move at once; a moving tenant
+// tenants is outdated or moving, and a tenant that joins a wave the rollout is past moves
+// with the wave in progress. At most maxConcurrentTenants move at once; a moving tenant
 // is done when available on its target, and fails when its Pods are refused, its progress
 // deadline passes, or healthTimeout passes. The first failure stops the rollout: RolledBack
 // (Pick returns the moved tenants) or Failed (failurePolicy Pause), held until the
@@ -92,15 +96,30 @@ func Step(in Input) Result {
 	for i := range in.Tenants {
 		byName[in.Tenants[i].Name] = &in.Tenants[i]
 	}
+	// The tenants still moving: not gone, not yet available on their target, and moving to a
+	// revision the rollout still moves to (a target back at the stable revision moves the
+	// tenant at once: Pick).
 	var moving []tenancyv1alpha1.MovingTenant
 	for _, m := range st.MovingTenants {
-		if byName[m.Name] != nil {
+		if t := byName[m.Name]; t != nil && contains(st.TargetRevisions, t.Target) && !(t.Current == t.Target && t.Available) {
 			moving = append(moving, m)
 		}
 	}
 	isMoving := map[string]bool{}
 	for _, m := range moving {
 		isMoving[m.Name] = true
+	}
+
+	stopped := st.Phase == tenancyv1alpha1.RolloutFailed || st.Phase == tenancyv1alpha1.RolloutRolledBack
+	if stopped && st.ObservedGeneration != in.Generation {
+		// A retry: the tenants on the rollout's revisions that are not available (the failed
+		// ones, under Pause) are checked again, as if they had just moved.
+		for _, t := range in.Tenants {
+			if t.Current != "" && t.Current == t.Target && !t.Available && contains(st.TargetRevisions, t.Target) && !isMoving[t.Name] {
+				moving = append(moving, tenancyv1alpha1.MovingTenant{Name: t.Name, Since: metav1.NewTime(in.Now)})
+				isMoving[t.Name] = true
+			}
+		}
 	}
 
 	// The targets of the tenants the rollout has to move.
@@ -112,19 +131,23 @@ func Step(in Input) Result {
 	}
 	targets := keys(targetCount)
 
-	if len(targets) == 0 {
+	// A stopped rollout ends with nobody left to move only when the spec went back (no tenant
+	// has one of its targets) or changed: a failed tenant is no success.
+	if len(targets) == 0 && !(stopped && st.ObservedGeneration == in.Generation && targeted(st, in.Tenants)) {
 		return Result{Status: finish(in, st, emit), Events: events}
 	}
-
-	stopped := st.Phase == tenancyv1alpha1.RolloutFailed || st.Phase == tenancyv1alpha1.RolloutRolledBack
 	if st.Phase == "" || st.Phase == tenancyv1alpha1.RolloutSucceeded || !subset(targets, st.TargetRevisions) {
 		// A new rollout: the tenants' targets changed.
+		// Its revision is the target most of its tenants move to; its stable revision what
+		// most of those run now (new tenants of that target get it until the rollout ends),
+		// unless an unfinished rollout already recorded one.
+		rev := mostCommon(in.Tenants, func(t Tenant) (string, bool) { return t.Target, targetCount[t.Target] > 0 })
 		stable := st.StableRevision
 		if !Active(st) || stable == "" {
-			stable = mostCommon(in.Tenants, func(t Tenant) (string, bool) { return t.Current, outdated(t, st) })
+			stable = mostCommon(in.Tenants, func(t Tenant) (string, bool) { return t.Current, t.Target == rev && outdated(t, st) })
 		}
 		st = &tenancyv1alpha1.RolloutStatus{
-			Revision:        mostCommon(in.Tenants, func(t Tenant) (string, bool) { return t.Target, targetCount[t.Target] > 0 }),
+			Revision:        rev,
 			TargetRevisions: targets,
 			StableRevision:  stable,
 			Phase:           tenancyv1alpha1.RolloutProgressing,
@@ -135,9 +158,9 @@ func Step(in Input) Result {
 			count(st, in.Tenants, isMoving)
 			return Result{Status: st, Events: events}
 		}
-		// The spec changed: try the same revisions again.
+		// The spec changed: try the same revisions again. The tenants already on them that
+		// are not available (the failed ones, under Pause) are checked again, as if just moved.
 		st.Phase, st.FailedTenants, st.Wave, st.WaveSucceededTime = tenancyv1alpha1.RolloutProgressing, nil, "", nil
-		moving, isMoving = nil, map[string]bool{}
 	}
 	st.ObservedGeneration = in.Generation
 	var requeue time.Duration
@@ -155,8 +178,6 @@ func Step(in Input) Result {
 		t := byName[m.Name]
 		deadline := m.Since.Add(in.Spec.HealthTimeout.Duration)
 		switch {
-		case t.Current == t.Target && t.Available:
-			delete(isMoving, t.Name)
 		case t.Current == t.Target && t.Failure != "":
 			failed, failure[t.Name] = append(failed, t.Name), t.Failure
 		case !in.Now.Before(deadline):
@@ -217,7 +238,19 @@ func Step(in Input) Result {
 			cur = w
 		}
 	}
-	wave := waves[cur]
+	if cur == len(waves) {
+		// Nobody to move after all.
+		return Result{Status: finish(in, st, emit), Events: events}
+	}
+	// A rollout does not go back to a wave it is past: a tenant that joins an earlier wave
+	// (a new tenant, or one on a new plan) moves with the wave in progress, before its own.
+	inProgress := cur
+	for i := cur + 1; i < len(waves); i++ {
+		if waves[i].Name == st.Wave {
+			inProgress = i
+		}
+	}
+	wave := waves[inProgress]
 	if st.Wave != wave.Name {
 		if st.Wave != "" {
 			if st.WaveSucceededTime == nil {
@@ -235,12 +268,17 @@ func Step(in Input) Result {
 			}
 		}
 		st.Wave, st.WaveSucceededTime = wave.Name, nil
-		emit(corev1.EventTypeNormal, EventWaveStarted, "Wave %s started: %d tenants move to %s", wave.Name, len(members[cur]), st.Revision)
+		emit(corev1.EventTypeNormal, EventWaveStarted, "Wave %s started: %d tenants move to %s", wave.Name, len(members[inProgress]), st.Revision)
 	}
 
-	// Fill the free places with the wave's outdated tenants, by name.
-	candidates := members[cur]
-	sort.Slice(candidates, func(i, j int) bool { return candidates[i].Name < candidates[j].Name })
+	// Fill the free places with the wave's outdated tenants, by name, after those of earlier
+	// waves.
+	var candidates []*Tenant
+	for i := cur; i <= inProgress; i++ {
+		group := members[i]
+		sort.Slice(group, func(a, b int) bool { return group[a].Name < group[b].Name })
+		candidates = append(candidates, group...)
+	}
 	for _, t := range candidates {
 		if int32(len(moving)) >= in.Spec.MaxConcurrentTenants {
 			break
@@ -262,15 +300,11 @@ func Step(in Input) Result {
 // finish is the state once no tenant is outdated or moving: the rollout succeeded, or the
 // spec went back to what the tenants run.
 func finish(in Input, st *tenancyv1alpha1.RolloutStatus, emit func(string, string, string, ...any)) *tenancyv1alpha1.RolloutStatus {
+	// WaveSucceeded of the last wave was recorded already if its soak began.
+	waveDone := st.WaveSucceededTime != nil
 	st.ObservedGeneration = in.Generation
 	st.MovingTenants, st.WaveSucceededTime = nil, nil
-	onTarget := false
-	for _, t := range in.Tenants {
-		if t.Current != "" && contains(st.TargetRevisions, t.Target) {
-			onTarget = true
-			break
-		}
-	}
+	onTarget := targeted(st, in.Tenants)
 	switch {
 	case st.Phase == "" || (st.Phase == tenancyv1alpha1.RolloutSucceeded && !onTarget):
 		// The first pass, or one after the tenants of the last rollout left: every tenant
@@ -288,7 +322,7 @@ func finish(in Input, st *tenancyv1alpha1.RolloutStatus, emit func(string, strin
 		st.Message = fmt.Sprintf("The rollout of %s ended without moving anyone on: the spec returned to the stable revision %s.", st.Revision, st.StableRevision)
 		st.Revision, st.TargetRevisions, st.FailedTenants = st.StableRevision, []string{st.StableRevision}, nil
 	default:
-		if st.Wave != "" && st.Phase == tenancyv1alpha1.RolloutProgressing {
+		if st.Wave != "" && !waveDone && (st.Phase == tenancyv1alpha1.RolloutProgressing || st.Phase == tenancyv1alpha1.RolloutPaused) {
 			emit(corev1.EventTypeNormal, EventWaveSucceeded, "Wave %s of %s succeeded", st.Wave, st.Revision)
 		}
 		count(st, in.Tenants, map[string]bool{})
@@ -317,14 +351,15 @@ func withDefaults(spec *tenancyv1alpha1.RolloutSpec) *tenancyv1alpha1.RolloutSpe
 }
 
 // outdated: the tenant runs another revision than its target, and the rollout is what moves
-// it (not Pick at once: a target that is its previous or the stable revision).
+// it (not Pick at once: a target that is its previous or the stable revision, or its own
+// pin of another version).
 func outdated(t Tenant, st *tenancyv1alpha1.RolloutStatus) bool {
-	return t.Current != "" && t.Current != t.Target && t.Target != t.Previous &&
-		(st.StableRevision == "" || t.Target != st.StableRevision || !Active(st))
+	return t.Current != "" && t.Current != t.Target && t.Target != t.Previous && !t.PinMoved &&
+		(st.StableRevision == "" || t.Target != st.StableRevision)
 }
 
 // count sets tenants (those whose target is one of the rollout's) and updatedTenants (those
-// of them on their target and not moving).
+// of them on their target, available and not moving).
 func count(st *tenancyv1alpha1.RolloutStatus, tenants []Tenant, isMoving map[string]bool) {
 	st.Tenants, st.UpdatedTenants = 0, 0
 	for _, t := range tenants {
@@ -332,10 +367,20 @@ func count(st *tenancyv1alpha1.RolloutStatus, tenants []Tenant, isMoving map[str
 			continue
 		}
 		st.Tenants++
-		if t.Current == t.Target && !isMoving[t.Name] {
+		if t.Current == t.Target && t.Available && !isMoving[t.Name] {
 			st.UpdatedTenants++
 		}
 	}
+}
+
+// targeted reports whether a provisioned tenant has one of the rollout's targets.
+func targeted(st *tenancyv1alpha1.RolloutStatus, tenants []Tenant) bool {
+	for _, t := range tenants {
+		if t.Current != "" && contains(st.TargetRevisions, t.Target) {
+			return true
+		}
+	}
+	return false
 }
 
 // mostCommon is the most frequent value among the tenants f selects, the first by name on a
