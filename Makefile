@@ -26,6 +26,9 @@ RUN_ARGS ?=
 # Extra flags for the envtest suites, e.g. ENVTEST_FLAGS='-run TestDeletion'.
 ENVTEST_FLAGS ?=
 
+# Extra flags for the e2e suite, e.g. E2E_FLAGS='-run TestRollout'.
+E2E_FLAGS ?=
+
 # pipefail: a pipeline fails when any command in it does. So never pipe a command into
 # one that may exit before reading everything (grep -q, head): the writer can die of
 # SIGPIPE and fail the pipeline; capture the output first (grep -q <<<"$$(cmd)").
@@ -83,7 +86,7 @@ test-envtest: k8s-binaries ## Controller tests against a real kube-apiserver and
 
 .PHONY: test-e2e
 test-e2e: k8s-binaries build helm ## End-to-end tests: bin/manager against a kwok cluster of its own.
-	E2E_MANAGER=$(LOCALBIN)/manager E2E_HELM=$(HELM) go test ./test/e2e/... -v -count=1 -timeout 20m
+	E2E_MANAGER=$(LOCALBIN)/manager E2E_HELM=$(HELM) go test ./test/e2e/... -v -count=1 -timeout 20m $(E2E_FLAGS)
 
 # Flags for `make bench`, e.g. BENCH_ARGS='-tenants=200 -namespaces=3'.
 BENCH_ARGS ?=

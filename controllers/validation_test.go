@@ -123,6 +123,37 @@ spec:
 		{"product auth OAuth2 without oauth2", productHead +
 			"  defaultVersion: v1\n  versions: [{name: v1, components: [{name: api, image: x}]}]\n  auth: {type: OAuth2}\n",
 			"auth.oauth2 is required"},
+		{"rollout wave with both tenantSelector and plans", productHead +
+			"  defaultVersion: v1\n  versions: [{name: v1, components: [{name: api, image: x}]}]\n  rollout: {waves: [{name: canary, tenantSelector: {matchLabels: {a: b}}, plans: [free]}]}\n",
+			"by tenantSelector or by plans, not both"},
+		{"rollout wave selector with an unknown operator", productHead +
+			"  defaultVersion: v1\n  versions: [{name: v1, components: [{name: api, image: x}]}]\n  rollout: {waves: [{name: canary, tenantSelector: {matchExpressions: [{key: a, operator: Equals, values: [b]}]}}]}\n",
+			"each operator must be In or NotIn with at least one value"},
+		{"rollout wave selector In without values", productHead +
+			"  defaultVersion: v1\n  versions: [{name: v1, components: [{name: api, image: x}]}]\n  rollout: {waves: [{name: canary, tenantSelector: {matchExpressions: [{key: a, operator: In}]}}]}\n",
+			"each operator must be In or NotIn with at least one value"},
+		{"rollout wave name not a DNS label", productHead +
+			"  defaultVersion: v1\n  versions: [{name: v1, components: [{name: api, image: x}]}]\n  rollout: {waves: [{name: Canary_1}]}\n",
+			"should match"},
+		{"rollout duplicate wave names", productHead +
+			"  defaultVersion: v1\n  versions: [{name: v1, components: [{name: api, image: x}]}]\n  rollout: {waves: [{name: a}, {name: a}]}\n",
+			"Duplicate value"},
+		{"rollout healthTimeout in days", productHead + "  defaultVersion: v1\n  versions: [{name: v1, components: [{name: api, image: x}]}]\n  rollout: {healthTimeout: 1d}\n",
+			"no days: write 24h"},
+		{"rollout healthTimeout in words", productHead + "  defaultVersion: v1\n  versions: [{name: v1, components: [{name: api, image: x}]}]\n  rollout: {healthTimeout: 2 hours}\n",
+			"must be a duration of hours, minutes and seconds"},
+		{"rollout healthTimeout over 24h", productHead + "  defaultVersion: v1\n  versions: [{name: v1, components: [{name: api, image: x}]}]\n  rollout: {healthTimeout: 25h}\n",
+			"must be between 1s and 24h"},
+		{"rollout healthTimeout 0s", productHead + "  defaultVersion: v1\n  versions: [{name: v1, components: [{name: api, image: x}]}]\n  rollout: {healthTimeout: 0s}\n",
+			"must be between 1s and 24h"},
+		{"rollout pauseBetweenWaves in days", productHead + "  defaultVersion: v1\n  versions: [{name: v1, components: [{name: api, image: x}]}]\n  rollout: {pauseBetweenWaves: 7d}\n",
+			"no days: write 168h"},
+		{"rollout pauseBetweenWaves over a week", productHead + "  defaultVersion: v1\n  versions: [{name: v1, components: [{name: api, image: x}]}]\n  rollout: {pauseBetweenWaves: 169h}\n",
+			"must be at most 168h"},
+		{"rollout maxConcurrentTenants 0", productHead + "  defaultVersion: v1\n  versions: [{name: v1, components: [{name: api, image: x}]}]\n  rollout: {maxConcurrentTenants: 0}\n",
+			"should be greater than or equal to 1"},
+		{"rollout failurePolicy not in the enum", productHead + "  defaultVersion: v1\n  versions: [{name: v1, components: [{name: api, image: x}]}]\n  rollout: {failurePolicy: Ignore}\n",
+			`Unsupported value: "Ignore"`},
 		{"product without versions", productHead + "  defaultVersion: v1\n  versions: []\n",
 			"should have at least 1 items"},
 		{"product with duplicate component names", productHead +
@@ -374,6 +405,19 @@ func acceptedCases(tenantHead, planHead, productHead string) []struct{ name, yam
     - {name: ipv6, image: "[fd00::1]:5000/payments"}
     - {name: hub, image: nginx}
     - {name: env, image: x, env: [{name: LOG_LEVEL, value: info}, {name: TENANT_REGION, value: eu}]}
+`},
+		{"a rollout with every kind of wave and durations Go and CEL both read", productHead + `  defaultVersion: v1
+  versions: [{name: v1, components: [{name: api, image: x}]}]
+  rollout:
+    waves:
+    - {name: canary, tenantSelector: {matchLabels: {tenancy.openplatform.io/canary: "true"}, matchExpressions: [{key: tier, operator: NotIn, values: [gold]}, {key: beta, operator: Exists}]}}
+    - {name: free, plans: [free, trial]}
+    - {name: everyone}
+    maxConcurrentTenants: 1000
+    healthTimeout: 1h30m
+    pauseBetweenWaves: 1.5h
+    failurePolicy: Pause
+    paused: true
 `},
 		{"hostname with {tenant} inside a label and a URL-safe pathPrefix", productHead + `  defaultVersion: v1
   versions: [{name: v1, components: [{name: api, image: x, port: 8080}]}]

@@ -13,7 +13,11 @@
 # Environment: LOCALBIN (default <repo>/bin), NODES (simulated nodes, default 3),
 # KWOK_WORKDIR (cluster state, default $LOCALBIN/kwok-workdir), CREATE_ARGS (extra
 # `kwokctl create cluster` flags for a new cluster, e.g. --disable-qps-limits, which the
-# benchmark uses to lift the API server's and controllers' rate limits).
+# benchmark uses to lift the API server's and controllers' rate limits), STAGES (a file
+# or directory of kwok Stage objects, e.g. hack/stages: a new cluster is created with
+# kwok's Stage API, --enable-crds=Stage, and these are applied before any node exists;
+# they are then the cluster's only stages, as kwokctl gives such a cluster none of its
+# default ones. The e2e suite uses it to have Pods of a chosen image never become Ready.)
 #
 # Every component listens on 127.0.0.1 on ports that kwokctl picks free at creation
 # (see hack/kwokctl.yaml), so several clusters run side by side: `make dev-cluster`,
@@ -79,6 +83,24 @@ api_ready() {
   kubectl --kubeconfig "$1" get --raw=/readyz >/dev/null 2>&1
 }
 
+# apply_stages KUBECONFIG PATH: applies the Stage objects of PATH (again, on a restart:
+# they are kept in etcd, but the files may have changed). kwokctl has created the Stage
+# CRD just before it returns, and a kubectl apply right then can find it not served yet,
+# so a failure is retried for a few seconds. A cluster created without STAGES has no Stage
+# CRD, and then it fails for good.
+apply_stages() {
+  local kubeconfig=$1 stages=$2 out i
+  for i in $(seq 50); do
+    if out=$(kubectl --kubeconfig "$kubeconfig" apply --server-side -f "$stages" 2>&1); then
+      say "applied the kwok stages of $stages: $(grep -c . <<<"$out") stages"
+      return 0
+    fi
+    sleep 0.2
+  done
+  printf '%s\n' "$out" >&2
+  die "applying the kwok stages of $stages failed (a cluster created without STAGES has no Stage API: recreate it)"
+}
+
 write_kubeconfig() {
   local name=$1 kubeconfig=$2
   mkdir -p "$(dirname "$kubeconfig")"
@@ -98,6 +120,12 @@ up() {
   [[ ${#missing[@]} -eq 0 ]] || die "missing ${missing[*]} in $bin: run 'make k8s-binaries' first"
   command -v kubectl >/dev/null || die "kubectl is not on PATH"
   mkdir -p "$KWOK_WORKDIR"
+
+  local stages=${STAGES:-}
+  if [[ -n $stages ]]; then
+    case $stages in /*) ;; *) stages=$PWD/$stages ;; esac
+    [[ -e $stages ]] || die "STAGES: $stages does not exist"
+  fi
 
   local start
   start=$(date +%s.%N)
@@ -124,6 +152,7 @@ up() {
       --kube-scheduler-binary "$bin/kube-scheduler" \
       --kwok-controller-binary "$bin/kwok" \
       --kubeconfig "" \
+      ${stages:+--enable-crds=Stage} \
       ${CREATE_ARGS:-} \
       --wait 2m >"$KWOK_WORKDIR/$name.create.log" 2>&1 || {
         rc=$?
@@ -134,6 +163,7 @@ up() {
     rm -f "$KWOK_WORKDIR/$name.create.log"
   fi
   write_kubeconfig "$name" "$kubeconfig"
+  if [[ -n $stages ]]; then apply_stages "$kubeconfig" "$stages"; fi
 
   say "adding $nodes simulated nodes..."
   run_kwokctl --name "$name" scale node --replicas "$nodes" || die "adding nodes to $name failed"

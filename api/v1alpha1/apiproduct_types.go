@@ -96,16 +96,18 @@ type RolloutSpec struct {
 	// +optional
 	// +kubebuilder:default="10m"
 	// +kubebuilder:validation:Type=string
-	// +kubebuilder:validation:Format=duration
-	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s') && duration(self) <= duration('24h')",message="rollout.healthTimeout must be between 1s and 24h, e.g. 10m"
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+([.][0-9]+)?(h|m|s|ms))+$')",message="rollout.healthTimeout must be a duration of hours, minutes and seconds such as 10m, 1h30m or 90s (no days: write 24h)"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^([0-9]+([.][0-9]+)?(h|m|s|ms))+$') || (duration(self) >= duration('1s') && duration(self) <= duration('24h'))",message="rollout.healthTimeout must be between 1s and 24h, e.g. 10m"
 	HealthTimeout metav1.Duration `json:"healthTimeout,omitempty"`
 
 	// pauseBetweenWaves is how long a wave soaks, healthy, before the next one starts.
 	// +optional
 	// +kubebuilder:default="0s"
 	// +kubebuilder:validation:Type=string
-	// +kubebuilder:validation:Format=duration
-	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('0s') && duration(self) <= duration('168h')",message="rollout.pauseBetweenWaves must be between 0s and 168h, e.g. 30m"
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+([.][0-9]+)?(h|m|s|ms))+$')",message="rollout.pauseBetweenWaves must be a duration of hours, minutes and seconds such as 0s, 30m or 1h30m (no days: write 168h for a week)"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^([0-9]+([.][0-9]+)?(h|m|s|ms))+$') || duration(self) <= duration('168h')",message="rollout.pauseBetweenWaves must be at most 168h (a week), e.g. 30m"
 	PauseBetweenWaves metav1.Duration `json:"pauseBetweenWaves,omitempty"`
 
 	// failurePolicy is what happens when a moved tenant fails: Rollback returns every moved
@@ -121,8 +123,12 @@ type RolloutSpec struct {
 	Paused bool `json:"paused,omitempty"`
 }
 
-// RolloutWave is one step of a rollout: the tenants it selects.
+// RolloutWave is one step of a rollout: the tenants it selects. metav1.LabelSelector brings
+// no validation of its own into a CRD, so the rules below check its operators and values
+// (at most 16 matchExpressions, so that a rule can iterate them within the CEL budget).
 // +kubebuilder:validation:XValidation:rule="!has(self.tenantSelector) || !has(self.plans)",message="a wave selects tenants by tenantSelector or by plans, not both: make two waves"
+// +kubebuilder:validation:XValidation:rule="!has(self.tenantSelector) || !has(self.tenantSelector.matchExpressions) || size(self.tenantSelector.matchExpressions) <= 16",message="a wave's tenantSelector.matchExpressions may have at most 16 entries",fieldPath=".tenantSelector.matchExpressions"
+// +kubebuilder:validation:XValidation:rule="!has(self.tenantSelector) || !has(self.tenantSelector.matchExpressions) || [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15].all(i, i >= size(self.tenantSelector.matchExpressions) || (self.tenantSelector.matchExpressions[i].operator in ['In', 'NotIn'] ? (has(self.tenantSelector.matchExpressions[i].values) && size(self.tenantSelector.matchExpressions[i].values) > 0) : (self.tenantSelector.matchExpressions[i].operator in ['Exists', 'DoesNotExist'] && (!has(self.tenantSelector.matchExpressions[i].values) || size(self.tenantSelector.matchExpressions[i].values) == 0))))",message="a wave's tenantSelector.matchExpressions: each operator must be In or NotIn with at least one value, or Exists or DoesNotExist without values",fieldPath=".tenantSelector.matchExpressions"
 type RolloutWave struct {
 	// name of the wave, e.g. canary.
 	// +kubebuilder:validation:MinLength=1

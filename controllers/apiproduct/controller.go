@@ -142,7 +142,17 @@ func (r *Reconciler) stepRollout(ctx context.Context, p *tenancyv1alpha1.ApiProd
 	res := rollout.Step(rollout.Input{Spec: p.Spec.Rollout, Generation: p.Generation, Status: p.Status.Rollout, Tenants: states, Now: now()})
 	p.Status.Rollout = res.Status
 	if r.Recorder != nil {
+		byName := map[string]*tenancyv1alpha1.Tenant{}
+		for i := range tenants {
+			byName[tenants[i].Name] = &tenants[i]
+		}
 		for _, e := range res.Events {
+			// An Event about a tenant relates to it: the recorder folds Events that differ
+			// only in their message into one, so each failed tenant needs its own.
+			if t := byName[e.Tenant]; t != nil {
+				r.Recorder.Eventf(p, t, e.Type, e.Reason, "Rollout", "%s", e.Message)
+				continue
+			}
 			r.Recorder.Eventf(p, nil, e.Type, e.Reason, "Rollout", "%s", e.Message)
 		}
 	}

@@ -1,6 +1,7 @@
 // Package offline renders, without a cluster, every object the operator would create for
 // Tenant, ServicePlan and ApiProduct manifests: for review in a GitOps pull request. It uses
-// the same render package as the controllers.
+// the same render package as the controllers. Each tenant's objects are headed by a YAML
+// comment that names the product revisions the tenant would run.
 package offline
 
 import (
@@ -20,6 +21,7 @@ import (
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
 	"github.com/openplatform/tenant-operator/internal/render"
+	"github.com/openplatform/tenant-operator/internal/rollout"
 )
 
 // Options tune the rendering.
@@ -115,19 +117,21 @@ func (in *Input) readFile(path string) error {
 }
 
 // Render writes every object the operator would create for the input's tenants, as a YAML
-// stream, tenant by tenant. A tenant that cannot be rendered (missing plan, product or
+// stream, tenant by tenant. Each tenant's first document starts with a comment (see
+// revisionHeader) naming the revision of each product the tenant would run, so the stream
+// stays valid for kubectl apply. A tenant that cannot be rendered (missing plan, product or
 // version) is reported in the error, with the same reason its status would show; the other
 // tenants are still rendered.
 func Render(w io.Writer, in *Input, opts Options) error {
 	var problems []string
 	first := true
 	for _, t := range in.Tenants {
-		objs, err := tenantObjects(in, t, opts)
+		objs, revs, err := tenantObjects(in, t, opts)
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("tenant %s: %v", t.Name, err))
 			continue
 		}
-		for _, o := range objs {
+		for i, o := range objs {
 			b, err := yaml.Marshal(o)
 			if err != nil {
 				return err
@@ -136,6 +140,11 @@ func Render(w io.Writer, in *Input, opts Options) error {
 				fmt.Fprintln(w, "---")
 			}
 			first = false
+			if i == 0 {
+				if _, err := io.WriteString(w, revisionHeader(t, revs)); err != nil {
+					return err
+				}
+			}
 			if _, err := w.Write(b); err != nil {
 				return err
 			}
@@ -147,31 +156,85 @@ func Render(w io.Writer, in *Input, opts Options) error {
 	return nil
 }
 
+// productRevision is the revision of one product a tenant would run, as the specs in the
+// input give it.
+type productRevision struct {
+	// product and version are the product and the version the tenant resolves to.
+	product, version string
+	// revision names the ControllerRevision that holds the version's content in the cluster,
+	// <product>-<version>-<hash>, as the product's Deployments are annotated.
+	revision string
+	// wave is the rollout wave the tenant moves in, "" when the product has no spec.rollout
+	// (every tenant moves at once).
+	wave string
+}
+
+// revisions are the revisions of the tenant's products, as the live specs in the input give
+// them (revision.Name of the resolved version): what the tenant runs once every rollout is
+// over. Offline there is no rollout state, so a rollout in the cluster may still hold the
+// tenant on the product's stable revision.
+func revisions(t *tenancyv1alpha1.Tenant, resolved []render.Resolved) []productRevision {
+	out := make([]productRevision, 0, len(resolved))
+	for _, rp := range resolved {
+		r := productRevision{product: rp.Product.Name, version: rp.Version.Name, revision: rp.Revision}
+		if ro := rp.Product.Spec.Rollout; ro != nil {
+			waves := rollout.Waves(ro)
+			r.wave = waves[rollout.Assign(waves, t.Labels, t.Spec.Plan)].Name
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// revisionHeader is the YAML comment that heads a tenant's objects: the revision of each of
+// its products and how it reaches the tenant (at once, or in which rollout wave).
+func revisionHeader(t *tenancyv1alpha1.Tenant, revs []productRevision) string {
+	var b strings.Builder
+	if len(revs) == 0 {
+		fmt.Fprintf(&b, "# Tenant %s (plan %s): no products.\n", t.Name, t.Spec.Plan)
+		return b.String()
+	}
+	fmt.Fprintf(&b, "# Tenant %s (plan %s), product revisions from the specs in the input:\n", t.Name, t.Spec.Plan)
+	waves := false
+	for _, r := range revs {
+		how := "no spec.rollout: moves at once"
+		if r.wave != "" {
+			how, waves = "moves in rollout wave "+r.wave, true
+		}
+		fmt.Fprintf(&b, "#   %s %s: %s (%s)\n", r.product, r.version, r.revision, how)
+	}
+	if waves {
+		b.WriteString("# In the cluster, a rollout that is not over may keep the tenant on the product's stable\n" +
+			"# revision (the ApiProduct's status.rollout.stableRevision) until its wave moves it.\n")
+	}
+	return b.String()
+}
+
 // credentialPlaceholder stands for a key the operator generates in the cluster; the real
 // key is never known offline.
 const credentialPlaceholder = "generated-by-the-operator"
 
-func tenantObjects(in *Input, t *tenancyv1alpha1.Tenant, opts Options) ([]map[string]any, error) {
+func tenantObjects(in *Input, t *tenancyv1alpha1.Tenant, opts Options) ([]map[string]any, []productRevision, error) {
 	plan := in.Plans[t.Spec.Plan]
 	if plan == nil {
-		return nil, fmt.Errorf("%s: ServicePlan %q is not in the input", tenancyv1alpha1.ReasonPlanNotFound, t.Spec.Plan)
+		return nil, nil, fmt.Errorf("%s: ServicePlan %q is not in the input", tenancyv1alpha1.ReasonPlanNotFound, t.Spec.Plan)
 	}
 	maxNS := plan.Spec.MaxNamespaces
 	if maxNS < 1 {
 		maxNS = 1
 	}
 	if n := len(t.DesiredNamespaces()); n > int(maxNS) {
-		return nil, fmt.Errorf("%s: %d namespaces, plan %s allows %d", tenancyv1alpha1.ReasonTooManyNamespaces, n, plan.Name, maxNS)
+		return nil, nil, fmt.Errorf("%s: %d namespaces, plan %s allows %d", tenancyv1alpha1.ReasonTooManyNamespaces, n, plan.Name, maxNS)
 	}
 	desired, err := render.Tenant(render.Input{Tenant: t, Plan: plan, Hostnames: render.Hostnames(t, plan, in.Products)})
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", tenancyv1alpha1.ReasonInvalidQuota, err)
+		return nil, nil, fmt.Errorf("%s: %w", tenancyv1alpha1.ReasonInvalidQuota, err)
 	}
 	objects := append(append(append([]render.Object{}, desired.Namespaces...), desired.Namespaced...), desired.Cluster...)
 
 	resolved, rerr := render.ResolveProducts(t, plan, in.Products)
 	if rerr != nil {
-		return nil, fmt.Errorf("%s: %s", rerr.Reason, rerr.Message)
+		return nil, nil, fmt.Errorf("%s: %s", rerr.Reason, rerr.Message)
 	}
 	for _, rp := range resolved {
 		pin := render.ProductInput{Tenant: t, Resolved: rp, Routes: opts.GatewayAPI}
@@ -186,11 +249,11 @@ func tenantObjects(in *Input, t *tenancyv1alpha1.Tenant, opts Options) ([]map[st
 	for _, o := range objects {
 		b, err := json.Marshal(o.Apply)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		m := map[string]any{}
 		if err := json.Unmarshal(b, &m); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if o.Kind == render.KindDeployment {
 			if ann, ok := nested(m, "spec", "template", "metadata", "annotations"); ok {
@@ -206,7 +269,7 @@ func tenantObjects(in *Input, t *tenancyv1alpha1.Tenant, opts Options) ([]map[st
 		}
 		out = append(out, m)
 	}
-	return out, nil
+	return out, revisions(t, resolved), nil
 }
 
 // nested returns the map at the path of keys.

@@ -55,9 +55,11 @@ type Input struct {
 	Now     time.Time
 }
 
-// Event is an Event to record on the ApiProduct.
+// Event is an Event to record on the ApiProduct; Tenant names the tenant it is about, if
+// one (the Event's related object, so that each failed tenant has an Event of its own).
 type Event struct {
 	Type, Reason, Message string
+	Tenant                string
 }
 
 // Result is the rollout's new state, the Events of what changed, and when to look again
@@ -197,6 +199,7 @@ func Step(in Input) Result {
 				break
 			}
 			emit(corev1.EventTypeWarning, EventTenantFailed, "Tenant %s failed on revision %s: %s", name, byName[name].Target, failure[name])
+			events[len(events)-1].Tenant = name
 		}
 		st.FailedTenants = capList(failed)
 		st.MovingTenants = nil
@@ -268,7 +271,7 @@ func Step(in Input) Result {
 			}
 		}
 		st.Wave, st.WaveSucceededTime = wave.Name, nil
-		emit(corev1.EventTypeNormal, EventWaveStarted, "Wave %s started: %d tenants move to %s", wave.Name, len(members[inProgress]), st.Revision)
+		emit(corev1.EventTypeNormal, EventWaveStarted, "Wave %s started: %s to %s", wave.Name, tenantsMove(len(members[inProgress])), st.Revision)
 	}
 
 	// Fill the free places with the wave's outdated tenants, by name, after those of earlier
@@ -320,7 +323,7 @@ func finish(in Input, st *tenancyv1alpha1.RolloutStatus, emit func(string, strin
 	case !onTarget && st.Revision != st.StableRevision:
 		emit(corev1.EventTypeNormal, EventRolloutReverted, "The rollout of %s ended: the product's spec returned to what the tenants ran, %s", st.Revision, st.StableRevision)
 		st.Message = fmt.Sprintf("The rollout of %s ended without moving anyone on: the spec returned to the stable revision %s.", st.Revision, st.StableRevision)
-		st.Revision, st.TargetRevisions, st.FailedTenants = st.StableRevision, []string{st.StableRevision}, nil
+		st.Revision, st.TargetRevisions, st.FailedTenants, st.Wave = st.StableRevision, []string{st.StableRevision}, nil, ""
 	default:
 		if st.Wave != "" && !waveDone && (st.Phase == tenancyv1alpha1.RolloutProgressing || st.Phase == tenancyv1alpha1.RolloutPaused) {
 			emit(corev1.EventTypeNormal, EventWaveSucceeded, "Wave %s of %s succeeded", st.Wave, st.Revision)
@@ -431,6 +434,13 @@ func others(failed []string) string {
 		return ""
 	}
 	return fmt.Sprintf(", and %d more: %s", len(failed)-1, strings.Join(capList(failed[1:]), ", "))
+}
+
+func tenantsMove(n int) string {
+	if n == 1 {
+		return "1 tenant moves"
+	}
+	return fmt.Sprintf("%d tenants move", n)
 }
 
 func orNone(s string) string {

@@ -270,6 +270,13 @@ func checkResult(t *testing.T, got Result, w want) {
 		if e.Message == "" {
 			t.Errorf("event %s has no message", e.Reason)
 		}
+		// Each failed tenant's Event relates to it, so the recorder keeps one per tenant.
+		if (e.Reason == EventTenantFailed) != (e.Tenant != "") {
+			t.Errorf("event %s names tenant %q: only TenantFailed relates to a tenant", e.Reason, e.Tenant)
+		}
+		if e.Tenant != "" && !strings.Contains(e.Message, "Tenant "+e.Tenant+" ") {
+			t.Errorf("event %s relates to %s but says %q", e.Reason, e.Tenant, e.Message)
+		}
 	}
 }
 
@@ -548,7 +555,7 @@ func stepCases() []stepCase {
 			status:  with(recorded(failedPhase, "canary"), func(s *tenancyv1alpha1.RolloutStatus) { s.FailedTenants = []string{"c2"} }),
 			tenants: fleet(r0, moved("c1"), each([]string{"c2"}, func(t *Tenant) { t.Current, t.Previous, t.Failure = r1, r0, rejected })),
 			now:     30 * minute,
-			want: want{phase: succeeded, wave: "canary", updated: 5, tenants: 7, stable: r0, revision: r0,
+			want: want{phase: succeeded, updated: 5, tenants: 7, stable: r0, revision: r0,
 				events: []string{evReverted}},
 		},
 
@@ -572,7 +579,7 @@ func stepCases() []stepCase {
 			status:  recorded(progressing, "free"),
 			tenants: fleet(r0, moved("c1", "c2")),
 			now:     5 * minute,
-			want: want{phase: succeeded, wave: "free", updated: 5, tenants: 7, stable: r0, revision: r0,
+			want: want{phase: succeeded, updated: 5, tenants: 7, stable: r0, revision: r0,
 				events: []string{evReverted}, message: "returned to the stable revision"},
 		},
 		{
@@ -580,7 +587,7 @@ func stepCases() []stepCase {
 			status:  recorded(progressing, "free", mv("f1", 4*minute), mv("f2", 4*minute)),
 			tenants: fleet(r0, moved("c1", "c2"), each([]string{"f1"}, func(t *Tenant) { t.Current, t.Previous, t.Available = r1, r0, false })),
 			now:     5 * minute,
-			want: want{phase: succeeded, wave: "free", updated: 4, tenants: 7, stable: r0, revision: r0,
+			want: want{phase: succeeded, updated: 4, tenants: 7, stable: r0, revision: r0,
 				events: []string{evReverted}},
 		},
 		{

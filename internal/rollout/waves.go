@@ -23,8 +23,8 @@ type Wave struct {
 }
 
 // Waves are the waves of spec.rollout, followed by the implicit "(remaining)" wave unless a
-// wave already selects every tenant. A wave whose tenantSelector cannot be parsed (the API
-// server validates selectors, so only a stored object from before could hold one) selects
+// wave already selects every tenant. A wave whose tenantSelector cannot be parsed (the CRD's
+// rules refuse such selectors, so only an object stored before them could hold one) selects
 // nobody, and its tenants move in a later wave.
 func Waves(spec *tenancyv1alpha1.RolloutSpec) []Wave {
 	var out []Wave

@@ -511,6 +511,8 @@ func TestInstallBundle(t *testing.T) {
 		"ClusterRole/" + bundleMetricsReader,
 		"Role/" + wantOperatorSA.Namespace + "/tenant-operator-leader-election-role",
 		"RoleBinding/" + wantOperatorSA.Namespace + "/tenant-operator-leader-election-rolebinding",
+		"Role/" + wantOperatorSA.Namespace + "/tenant-operator-revisions-role",
+		"RoleBinding/" + wantOperatorSA.Namespace + "/tenant-operator-revisions-rolebinding",
 		"Deployment/" + wantOperatorSA.Namespace + "/" + bundleDeployment,
 		"Service/" + wantOperatorSA.Namespace + "/" + bundleMetrics,
 	}
@@ -774,12 +776,29 @@ func TestChartRelease(t *testing.T) {
 	if binding.RoleRef.Name != role.Name || !reflect.DeepEqual(binding.Subjects, wantSubjects) {
 		t.Errorf("ClusterRoleBinding %s binds %s to %+v, want %s to %+v", binding.Name, binding.RoleRef.Name, binding.Subjects, role.Name, wantSubjects)
 	}
-	var lrole rbacv1.Role
-	var lbinding rbacv1.RoleBinding
-	objs.one(t, "Role").into(t, &lrole)
-	objs.one(t, "RoleBinding").into(t, &lbinding)
-	if lbinding.RoleRef.Kind != "Role" || lbinding.RoleRef.Name != lrole.Name || !reflect.DeepEqual(lbinding.Subjects, wantSubjects) {
-		t.Errorf("RoleBinding %s binds %s %s to %+v, want Role %s to %+v", lbinding.Name, lbinding.RoleRef.Kind, lbinding.RoleRef.Name, lbinding.Subjects, lrole.Name, wantSubjects)
+	// The Roles in the release namespace: the leader election Lease, and the product
+	// revisions (ControllerRevisions there and nowhere else).
+	if n := len(objs.ofKind("Role")); n != 2 {
+		t.Errorf("want 2 Roles (leader election, revisions), got %v", objs.ofKind("Role").keys())
+	}
+	for _, suffix := range []string{"-leader-election", "-revisions"} {
+		var lrole rbacv1.Role
+		var lbinding rbacv1.RoleBinding
+		objs.named(t, "Role", suffix+"-role").into(t, &lrole)
+		objs.named(t, "RoleBinding", suffix+"-rolebinding").into(t, &lbinding)
+		if lrole.Namespace != ns || lbinding.Namespace != ns {
+			t.Errorf("Role %s/%s, RoleBinding %s/%s: want both in %s", lrole.Namespace, lrole.Name, lbinding.Namespace, lbinding.Name, ns)
+		}
+		if lbinding.RoleRef.Kind != "Role" || lbinding.RoleRef.Name != lrole.Name || !reflect.DeepEqual(lbinding.Subjects, wantSubjects) {
+			t.Errorf("RoleBinding %s binds %s %s to %+v, want Role %s to %+v", lbinding.Name, lbinding.RoleRef.Kind, lbinding.RoleRef.Name, lbinding.Subjects, lrole.Name, wantSubjects)
+		}
+	}
+	var revisions rbacv1.Role
+	objs.named(t, "Role", "-revisions-role").into(t, &revisions)
+	wantRules := []rbacv1.PolicyRule{{APIGroups: []string{"apps"}, Resources: []string{"controllerrevisions"},
+		Verbs: []string{"get", "list", "watch", "create", "delete"}}}
+	if !reflect.DeepEqual(revisions.Rules, wantRules) {
+		t.Errorf("Role %s rules %+v, want %+v", revisions.Name, revisions.Rules, wantRules)
 	}
 
 	policies := objs.ofKind("ValidatingAdmissionPolicy")
@@ -891,10 +910,19 @@ affinity:
 				t.Errorf("a metrics container port %s %d with metrics disabled", name, p)
 			}
 		}
-		for _, kind := range []string{"Service", "Role", "RoleBinding", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
+		for _, kind := range []string{"Service", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
 			"MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding"} {
 			if objs := objs.ofKind(kind); len(objs) > 0 {
 				t.Errorf("%v rendered although switched off", objs.keys())
+			}
+		}
+		// Without leader election only the revisions' Role is left: the operator cannot work
+		// without it.
+		objs.named(t, "Role", "-revisions-role")
+		objs.named(t, "RoleBinding", "-revisions-rolebinding")
+		for _, kind := range []string{"Role", "RoleBinding"} {
+			if n := len(objs.ofKind(kind)); n != 1 {
+				t.Errorf("want only the revisions' %s with leader election off, got %v", kind, objs.ofKind(kind).keys())
 			}
 		}
 		for _, kind := range []string{"ServiceAccount", "ClusterRoleBinding"} {

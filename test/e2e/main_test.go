@@ -3,7 +3,8 @@
 // kube-scheduler) with simulated nodes, driven with kubectl.
 //
 // TestMain brings up a kwok cluster of its own through hack/cluster.sh (so it never
-// touches the dev cluster of `make run`), installs the CRDs, the admission policy and
+// touches the dev cluster of `make run`), with kwok's Stage API and the stages of
+// hack/stages (Pods of harness.NeverReadyImage run but never become Ready), installs the CRDs, the admission policy and
 // the operator's RBAC exactly as config/default names it, starts the manager as a
 // subprocess with its ServiceAccount's token (not the admin's credentials, so the
 // generated RBAC and the policy's exemption are what every test relies on) and tears
@@ -167,7 +168,10 @@ func (s *suite) setUp() error {
 	}
 
 	start := time.Now()
-	s.cluster = &harness.Cluster{Root: repoRoot, Name: s.name, Kubeconfig: kubeconfig, Log: os.Stdout}
+	// With the repository's kwok stages (hack/stages): Pods behave as with kwok's default
+	// stages, except those of harness.NeverReadyImage, which never become Ready.
+	s.cluster = &harness.Cluster{Root: repoRoot, Name: s.name, Kubeconfig: kubeconfig, Log: os.Stdout,
+		Stages: harness.StagesDir(repoRoot)}
 	if err := s.cluster.Up(s.setUpCtx); err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -21,7 +22,23 @@ type Cluster struct {
 	Kubeconfig string    // where Up writes the cluster's admin kubeconfig; Down deletes it
 	Env        []string  // added to the environment of `up`, e.g. NODES=5, CREATE_ARGS=...
 	Log        io.Writer // the script's output
+	// Stages, when set, is a file or directory of kwok Stage objects (StagesDir: the
+	// repository's hack/stages): the cluster is created with kwok's Stage API and these,
+	// applied before its nodes exist, are its only stages (STAGES of hack/cluster.sh).
+	Stages string
 }
+
+// StagesDir is the repository's kwok stage set, hack/stages: nodes become Ready and Pods
+// Running and Ready at once, as with kwokctl's default stages, except that a Pod with a
+// container image containing NeverReadyImage's "never-ready" stays Running but never
+// becomes Ready.
+func StagesDir(root string) string { return filepath.Join(root, "hack", "stages") }
+
+// NeverReadyImage is an image that hack/stages keeps from ever becoming Ready: its Pods
+// are scheduled and Running, their containers started, their Ready condition False
+// (ContainersNotReady) for good. Any image containing "never-ready" behaves so; tests that
+// need several distinct such images vary the tag.
+const NeverReadyImage = "registry.example.com/e2e/never-ready:1"
 
 // clusterDownTimeout bounds Down.
 const clusterDownTimeout = 2 * time.Minute
@@ -29,7 +46,11 @@ const clusterDownTimeout = 2 * time.Minute
 // Up creates the cluster, or starts it again when it exists, and writes its kubeconfig.
 // Cancelling ctx kills a creation still running (kwokctl too); Down deletes what it made.
 func (c *Cluster) Up(ctx context.Context) error {
-	return ClusterScript(ctx, c.Root, c.Log, c.Env, "up", c.Name, c.Kubeconfig)
+	env := c.Env
+	if c.Stages != "" {
+		env = append(slices.Clip(env), "STAGES="+c.Stages)
+	}
+	return ClusterScript(ctx, c.Root, c.Log, env, "up", c.Name, c.Kubeconfig)
 }
 
 // Down deletes the cluster and its kubeconfig. It takes no context, so that it also works
