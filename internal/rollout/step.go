@@ -113,13 +113,18 @@ func Step(in Input) Result {
 	}
 
 	stopped := st.Phase == tenancyv1alpha1.RolloutFailed || st.Phase == tenancyv1alpha1.RolloutRolledBack
-	if stopped && st.ObservedGeneration != in.Generation {
-		// A retry: the tenants on the rollout's revisions that are not available (the failed
-		// ones, under Pause) are checked again, as if they had just moved.
+	if Active(st) && (!stopped || st.ObservedGeneration != in.Generation) {
+		// A tenant the rollout moved that is no longer available is watched again as if it
+		// had just moved: a wave soaks healthy, and one that falls ill stops the rollout (at
+		// once with its Pods refused, else after healthTimeout). On a retry this checks the
+		// failed tenants again (under Pause they stay on the new revision).
 		for _, t := range in.Tenants {
 			if t.Current != "" && t.Current == t.Target && !t.Available && contains(st.TargetRevisions, t.Target) && !isMoving[t.Name] {
-				moving = append(moving, tenancyv1alpha1.MovingTenant{Name: t.Name, Since: metav1.NewTime(in.Now)})
+				moving = append(moving, tenancyv1alpha1.MovingTenant{Name: t.Name, Since: since(in.Now)})
 				isMoving[t.Name] = true
+				// The wave in progress (or soaking) is not healthy any more: its soak starts
+				// again once it is.
+				st.WaveSucceededTime = nil
 			}
 		}
 	}
@@ -257,7 +262,7 @@ func Step(in Input) Result {
 	if st.Wave != wave.Name {
 		if st.Wave != "" {
 			if st.WaveSucceededTime == nil {
-				now := metav1.NewTime(in.Now)
+				now := since(in.Now)
 				st.WaveSucceededTime = &now
 				emit(corev1.EventTypeNormal, EventWaveSucceeded, "Wave %s of %s succeeded", st.Wave, st.Revision)
 			}
@@ -289,9 +294,9 @@ func Step(in Input) Result {
 		if isMoving[t.Name] {
 			continue
 		}
-		moving = append(moving, tenancyv1alpha1.MovingTenant{Name: t.Name, Since: metav1.NewTime(in.Now)})
+		moving = append(moving, tenancyv1alpha1.MovingTenant{Name: t.Name, Since: since(in.Now)})
 		isMoving[t.Name] = true
-		later(in.Spec.HealthTimeout.Duration)
+		later(since(in.Now).Add(in.Spec.HealthTimeout.Duration).Sub(in.Now))
 	}
 	sort.Slice(moving, func(i, j int) bool { return moving[i].Name < moving[j].Name })
 	st.MovingTenants = moving
@@ -336,6 +341,16 @@ func finish(in Input, st *tenancyv1alpha1.RolloutStatus, emit func(string, strin
 	st.Phase = tenancyv1alpha1.RolloutSucceeded
 	count(st, in.Tenants, map[string]bool{})
 	return st
+}
+
+// since is a time as status.rollout records it: metav1.Time keeps whole seconds, so the
+// time is rounded up, and a healthTimeout or pauseBetweenWaves counted from it is never
+// shorter than asked (at most a second longer).
+func since(t time.Time) metav1.Time {
+	if r := t.Truncate(time.Second); r.Before(t) {
+		return metav1.NewTime(r.Add(time.Second))
+	}
+	return metav1.NewTime(t)
 }
 
 // withDefaults fills what the API server defaults, for a spec that did not come through it.

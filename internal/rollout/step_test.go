@@ -567,6 +567,23 @@ func stepCases() []stepCase {
 			want:    want{phase: succeeded, updated: 6, tenants: 6, stable: r0, revision: r0},
 		},
 		{
+			name:    "a moved tenant that falls ill while its wave soaks is watched again, and the next wave waits for it",
+			spec:    testSpec(soak(10 * minute)),
+			status:  with(recorded(progressing, "canary"), func(s *tenancyv1alpha1.RolloutStatus) { s.WaveSucceededTime = mtp(5 * minute) }),
+			tenants: fleet(r1, moved("c1", "c2"), each([]string{"c2"}, func(t *Tenant) { t.Available = false })),
+			now:     7 * minute,
+			want: want{phase: progressing, wave: "canary", moving: []string{"c2"}, since: map[string]time.Duration{"c2": 7 * minute},
+				updated: 1, tenants: 7, stable: r0, revision: r1, requeue: 10 * minute},
+		},
+		{
+			name:    "a moved tenant whose Pods are refused after it was done stops the rollout",
+			status:  recorded(progressing, "free", mv("f1", 4*minute)),
+			tenants: fleet(r1, moved("c1"), failing(rejected, "c2"), pending("f1")),
+			now:     5 * minute,
+			want: want{phase: rolledBack, wave: "free", failed: []string{"c2"}, updated: 1, tenants: 7, stable: r0, revision: r1,
+				events: []string{evFailed, evRolledBack}},
+		},
+		{
 			name:    "a new set of targets mid-rollout: a new rollout from the first wave, keeping the stable revision",
 			status:  recorded(progressing, "free", mv("f1", 4*minute)),
 			tenants: fleet(r2, moved("c1", "c2"), each([]string{"f1"}, func(t *Tenant) { t.Current, t.Previous = r1, r0 })),
@@ -1076,5 +1093,25 @@ func TestStepHandWrittenStatus(t *testing.T) {
 	res := step(t, Input{Spec: testSpec(), Generation: 2, Status: st, Tenants: fleet(r1, moved("c2", "f1", "f2", "f3", "p1", "p2"), pending("c1")), Now: at(minute)})
 	if res.Status.Phase == "" {
 		t.Errorf("no phase: %+v", res.Status)
+	}
+}
+
+func TestSinceRoundsUpToTheSecond(t *testing.T) {
+	for _, c := range []struct{ in, want time.Time }{
+		{at(0), at(0)},
+		{at(300 * time.Millisecond), at(time.Second)},
+		{at(time.Second + time.Nanosecond), at(2 * time.Second)},
+	} {
+		if got := since(c.in); !got.Time.Equal(c.want) {
+			t.Errorf("since(%s) = %s, want %s", c.in, got.Time, c.want)
+		}
+	}
+	// A tenant told to move at 0.3 s with healthTimeout 2s is not failed at 2.1 s.
+	res := Step(Input{Spec: testSpec(func(s *tenancyv1alpha1.RolloutSpec) { s.HealthTimeout.Duration = 2 * time.Second }),
+		Generation: 1, Status: recorded(tenancyv1alpha1.RolloutProgressing, "canary"), Tenants: fleet(r1), Now: at(300 * time.Millisecond)})
+	res = Step(Input{Spec: testSpec(func(s *tenancyv1alpha1.RolloutSpec) { s.HealthTimeout.Duration = 2 * time.Second }),
+		Generation: 1, Status: res.Status, Tenants: fleet(r1, pending("c1", "c2")), Now: at(2100 * time.Millisecond)})
+	if res.Status.Phase != tenancyv1alpha1.RolloutProgressing {
+		t.Errorf("phase %s at 2.1 s (%s), want Progressing: the 2s healthTimeout counts from 0.3 s", res.Status.Phase, res.Status.Message)
 	}
 }
