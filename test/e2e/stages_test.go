@@ -101,11 +101,11 @@ func neverReady(pods []stagesPod, want int) error {
 // harness.NeverReadyImage Running but never Ready, while Pods of any other image become
 // Ready as with kwok's default stages. A Deployment of each in a plain namespace: the
 // normal one becomes available; the never-ready one has its Pods Running and unready, the
-// same Pods (not failed and replaced), and no replica available, for 15 seconds.
+// same Pods (not failed and replaced), and no replica available, for 8 seconds.
 func TestNeverReadyStage(t *testing.T) {
 	const ns = "e2e-stages"
 	t.Cleanup(func() {
-		if _, err := runKubectl(nil, "delete", "namespace", ns, "--ignore-not-found", "--wait", "--timeout=120s"); err != nil {
+		if _, err := runKubectl(nil, "delete", "namespace", ns, "--ignore-not-found", "--wait=false"); err != nil {
 			t.Logf("deleting namespace %s: %v", ns, err)
 		}
 	})
@@ -191,7 +191,7 @@ spec:
 	for _, p := range pods {
 		uids = append(uids, p.Metadata.UID)
 	}
-	consistently(t, 15*time.Second, func() error {
+	consistently(t, 8*time.Second, func() error {
 		pods, err := stagesPods(ns, "never-ready")
 		if err != nil {
 			return err
