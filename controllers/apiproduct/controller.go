@@ -81,12 +81,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	orig := p.DeepCopy()
 	var result ctrl.Result
 	var revs []appsv1.ControllerRevision
+	var events []rollout.Event
 	if p.DeletionTimestamp.IsZero() {
 		var err error
 		if revs, err = r.ensureRevisions(ctx, p); err != nil {
 			return ctrl.Result{}, err
 		}
-		if result, err = r.stepRollout(ctx, p, tenants.Items); err != nil {
+		if result, events, err = r.stepRollout(ctx, p, tenants.Items); err != nil {
 			return ctrl.Result{}, err
 		}
 	}
@@ -105,7 +106,6 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	rolloutConditions(p, cond)
 	p.Status.ObservedGeneration = p.Generation
-	recordRolloutMetrics(p)
 	if !equality.Semantic.DeepEqual(orig.Status, p.Status) {
 		// The rollout's state is written with the resourceVersion it was computed from: a
 		// pass that read a stale product must not overwrite what a newer one decided.
@@ -116,6 +116,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			return ctrl.Result{}, client.IgnoreNotFound(err)
 		}
 	}
+	// The rollout's Events are recorded once its state is written: a pass that read a stale
+	// product and lost the write would otherwise tell of the same step twice.
+	r.recordEvents(p, tenants.Items, events)
+	recordRolloutMetrics(p)
 	if revs != nil {
 		if err := r.pruneRevisions(ctx, p, revs, tenants.Items); err != nil {
 			return ctrl.Result{}, err
@@ -124,16 +128,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	return result, nil
 }
 
-// stepRollout advances the product's rollout one pass (rollout.Step) and records its
-// Events. Without spec.rollout there is none: every tenant moves at once.
-func (r *Reconciler) stepRollout(ctx context.Context, p *tenancyv1alpha1.ApiProduct, tenants []tenancyv1alpha1.Tenant) (ctrl.Result, error) {
+// stepRollout advances the product's rollout one pass (rollout.Step) and returns the
+// Events of what changed. Without spec.rollout there is none: every tenant moves at once.
+func (r *Reconciler) stepRollout(ctx context.Context, p *tenancyv1alpha1.ApiProduct, tenants []tenancyv1alpha1.Tenant) (ctrl.Result, []rollout.Event, error) {
 	if p.Spec.Rollout == nil {
 		p.Status.Rollout = nil
-		return ctrl.Result{}, nil
+		return ctrl.Result{}, nil, nil
 	}
 	states, err := r.rolloutTenants(ctx, p, tenants)
 	if err != nil {
-		return ctrl.Result{}, err
+		return ctrl.Result{}, nil, err
 	}
 	now := time.Now
 	if r.now != nil {
@@ -141,22 +145,27 @@ func (r *Reconciler) stepRollout(ctx context.Context, p *tenancyv1alpha1.ApiProd
 	}
 	res := rollout.Step(rollout.Input{Spec: p.Spec.Rollout, Generation: p.Generation, Status: p.Status.Rollout, Tenants: states, Now: now()})
 	p.Status.Rollout = res.Status
-	if r.Recorder != nil {
-		byName := map[string]*tenancyv1alpha1.Tenant{}
-		for i := range tenants {
-			byName[tenants[i].Name] = &tenants[i]
-		}
-		for _, e := range res.Events {
-			// An Event about a tenant relates to it: the recorder folds Events that differ
-			// only in their message into one, so each failed tenant needs its own.
-			if t := byName[e.Tenant]; t != nil {
-				r.Recorder.Eventf(p, t, e.Type, e.Reason, "Rollout", "%s", e.Message)
-				continue
-			}
-			r.Recorder.Eventf(p, nil, e.Type, e.Reason, "Rollout", "%s", e.Message)
-		}
+	return ctrl.Result{RequeueAfter: res.RequeueAfter}, res.Events, nil
+}
+
+// recordEvents records a rollout's Events on the product. An Event about a tenant relates to
+// it: the recorder folds Events that differ only in their message into one, so each failed
+// tenant needs its own.
+func (r *Reconciler) recordEvents(p *tenancyv1alpha1.ApiProduct, tenants []tenancyv1alpha1.Tenant, events []rollout.Event) {
+	if r.Recorder == nil || len(events) == 0 {
+		return
 	}
-	return ctrl.Result{RequeueAfter: res.RequeueAfter}, nil
+	byName := map[string]*tenancyv1alpha1.Tenant{}
+	for i := range tenants {
+		byName[tenants[i].Name] = &tenants[i]
+	}
+	for _, e := range events {
+		if t := byName[e.Tenant]; t != nil {
+			r.Recorder.Eventf(p, t, e.Type, e.Reason, "Rollout", "%s", e.Message)
+			continue
+		}
+		r.Recorder.Eventf(p, nil, e.Type, e.Reason, "Rollout", "%s", e.Message)
+	}
 }
 
 // SetupWithManager watches products and the tenants that use them.
