@@ -698,6 +698,8 @@ func TestRolloutWavesInOrder(t *testing.T) {
 	if ro.StableRevision != rev2 || ro.UpdatedTenants != 6 || ro.Tenants != 6 || len(ro.FailedTenants) > 0 || len(ro.MovingTenants) > 0 {
 		t.Errorf("status.rollout = %+v, want stableRevision %s, 6 of 6 tenants updated, none failed or moving", ro, rev2)
 	}
+	// The metrics say so too.
+	eventually(t, 0, func() error { return rolloutMetrics(t, product, tenancyv1alpha1.RolloutSucceeded, 6, 6) })
 	image := rolloutImage(product, "1.1.0")
 	for _, tn := range tenants {
 		if err := s.onRevision(tn.name, rev2, image); err != nil {
@@ -856,6 +858,7 @@ func TestRolloutBadChangeRollsBack(t *testing.T) {
 	bad := s.setContent("v1", "2.0.0", badResources())
 	ro := s.waitRollout(tenancyv1alpha1.RolloutRolledBack, bad)
 	t.Logf("rolled back after %v:%s", time.Since(started).Round(100*time.Millisecond), s.log.describe())
+	eventually(t, 0, func() error { return rolloutMetrics(t, product, tenancyv1alpha1.RolloutRolledBack, 0, 3) })
 	if !slices.Equal(ro.FailedTenants, []string{canary}) || ro.StableRevision != rev1 || ro.Wave != "canary" {
 		t.Errorf("status.rollout = %+v, want failedTenants [%s], stableRevision %s, wave canary", ro, canary, rev1)
 	}
@@ -1561,4 +1564,27 @@ func TestRolloutTenantFallingIllStopsIt(t *testing.T) {
 		{corev1.EventTypeWarning, rollout.EventTenantFailed, "Tenant " + canary + " failed on revision " + rev2},
 		{corev1.EventTypeWarning, rollout.EventRolledBack, "Rolling back " + rev2},
 	}, rollout.EventRolloutSucceeded)
+}
+
+// rolloutMetrics checks the product's rollout series: 1 for the phase and 0 for the others,
+// and the updated and total tenants.
+func rolloutMetrics(t *testing.T, product string, phase tenancyv1alpha1.RolloutPhase, updated, tenants float64) error {
+	t.Helper()
+	for _, ph := range []tenancyv1alpha1.RolloutPhase{tenancyv1alpha1.RolloutProgressing, tenancyv1alpha1.RolloutPaused,
+		tenancyv1alpha1.RolloutSucceeded, tenancyv1alpha1.RolloutFailed, tenancyv1alpha1.RolloutRolledBack} {
+		want := 0.0
+		if ph == phase {
+			want = 1
+		}
+		if v := gaugeValue(t, "tenant_operator_rollout_phase", "product", product, "phase", string(ph)); v != want {
+			return fmt.Errorf("tenant_operator_rollout_phase{product=%q,phase=%q} = %v, want %v", product, ph, v, want)
+		}
+	}
+	if v := gaugeValue(t, "tenant_operator_rollout_updated_tenants", "product", product); v != updated {
+		return fmt.Errorf("tenant_operator_rollout_updated_tenants{product=%q} = %v, want %v", product, v, updated)
+	}
+	if v := gaugeValue(t, "tenant_operator_rollout_tenants", "product", product); v != tenants {
+		return fmt.Errorf("tenant_operator_rollout_tenants{product=%q} = %v, want %v", product, v, tenants)
+	}
+	return nil
 }

@@ -75,7 +75,7 @@ func (r *Reconciler) createNamespace(ctx context.Context) error {
 	if err := r.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("creating the operator namespace %s for product revisions: %w", r.OperatorNamespace, err)
 	}
-	log.FromContext(ctx).Info("created the operator namespace for product revisions", "namespace", r.OperatorNamespace)
+	log.FromContext(ctx).Info("created the operator namespace for product revisions", "operatorNamespace", r.OperatorNamespace)
 	return nil
 }
 
