@@ -156,6 +156,9 @@ spec:
 			`Unsupported value: "Ignore"`},
 		{"product without versions", productHead + "  defaultVersion: v1\n  versions: []\n",
 			"should have at least 1 items"},
+		{"product version with a sunset but not deprecated", productHead +
+			"  defaultVersion: v1\n  versions: [{name: v1, components: [{name: api, image: x}], sunset: \"2027-06-30T00:00:00Z\"}]\n",
+			"versions[].sunset needs deprecated: true"},
 		{"product with duplicate component names", productHead +
 			"  defaultVersion: v1\n  versions: [{name: v1, components: [{name: api, image: x}, {name: api, image: y}]}]\n",
 			"Duplicate value"},
@@ -301,6 +304,13 @@ func fieldCases(tenantHead, owner, planHead, productHead string) []rejectedCase 
 		{"env PRODUCT_VERSION", component(`{name: api, image: x, env: [{name: PRODUCT_VERSION, value: v9}]}`), env, reserved},
 		{"env RATE_LIMIT_RPM", component(`{name: api, image: x, env: [{name: RATE_LIMIT_RPM, value: "0"}]}`), env, reserved},
 		{"env API_KEY", component(`{name: api, image: x, env: [{name: API_KEY, value: leaked}]}`), env, reserved},
+
+		// ApiProduct versions.
+		{"version with a sunset and deprecated: false", productHead + `  defaultVersion: v1
+  versions:
+  - {name: v1, components: [{name: api, image: x}]}
+  - {name: v2, deprecated: false, sunset: "2027-06-30T00:00:00Z", components: [{name: api, image: x}]}
+`, "spec.versions[1]", "versions[].sunset needs deprecated: true"},
 
 		// ApiProduct exposure.
 		{"hostname with uppercase letters", exposure(`hostname: "{tenant}.API.example.com"`), hostname, dnsName},
@@ -460,6 +470,12 @@ func acceptedCases(tenantHead, planHead, productHead string) []struct{ name, yam
       podSelector: {matchLabels: {app: gateway}}
     - namespaceSelector: {matchExpressions: [` + strings.Repeat("{key: k, operator: Exists}, ", 15) + `{key: k, operator: Exists}]}
     - ipBlock: {cidr: 10.0.0.0/8, except: [10.1.0.0/16]}
+`},
+		{"a deprecated version with a sunset, next to a deprecated one without", productHead + `  defaultVersion: v3
+  versions:
+  - {name: v1, deprecated: true, sunset: "2027-06-30T00:00:00Z", components: [{name: api, image: x}]}
+  - {name: v2, deprecated: true, components: [{name: api, image: x}]}
+  - {name: v3, components: [{name: api, image: x}]}
 `},
 		{"ServiceAccount owner in the tenant's own namespace without spec.namespaces",
 			tenantHead + "  owners: [{kind: ServiceAccount, name: ci.deployer, namespace: t12-cel}, {kind: User, name: \"alice@example.com\"}, {kind: Group, name: \"acme:admins\"}]\n"},

@@ -149,6 +149,7 @@ type RolloutWave struct {
 }
 
 // ProductVersion is one version of an API product.
+// +kubebuilder:validation:XValidation:rule="!has(self.sunset) || (has(self.deprecated) && self.deprecated)",message="versions[].sunset needs deprecated: true: a version is deprecated before it goes away (clients see the Deprecation header first)"
 type ProductVersion struct {
 	// name of the version, e.g. v2.
 	// +kubebuilder:validation:MinLength=1
@@ -156,9 +157,17 @@ type ProductVersion struct {
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`
 	Name string `json:"name"`
 
-	// deprecated marks a version that new tenants should not pin.
+	// deprecated marks a version that new tenants should not pin. The HTTPRoutes of the
+	// tenants on it add the response header Deprecation (RFC 9745) with the time the
+	// operator first saw the version deprecated (status.versions[].deprecatedSince), and
+	// each such tenant gets a Warning Event.
 	// +optional
 	Deprecated bool `json:"deprecated,omitempty"`
+
+	// sunset is when a deprecated version is expected to go away: the tenants' HTTPRoutes
+	// add the response header Sunset (RFC 8594) with it, e.g. "2027-06-30T00:00:00Z".
+	// +optional
+	Sunset *metav1.Time `json:"sunset,omitempty"`
 
 	// components are the microservices of this version. Each becomes a Deployment
 	// <product>-<component> in the tenant's namespace, and a Service when it has a port.
@@ -437,6 +446,14 @@ type VersionStatus struct {
 	Name string `json:"name"`
 	// tenants is the number of tenants on the version.
 	Tenants int32 `json:"tenants"`
+	// deprecated is the version's spec.versions[].deprecated.
+	// +optional
+	Deprecated bool `json:"deprecated,omitempty"`
+	// deprecatedSince is when the operator first saw the version deprecated: the date of the
+	// Deprecation response header of the tenants' routes. Cleared when it is no longer
+	// deprecated.
+	// +optional
+	DeprecatedSince *metav1.Time `json:"deprecatedSince,omitempty"`
 }
 
 // ApiProduct is an API the platform offers, made of containerized microservice

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/tools/events"
 
@@ -93,10 +95,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	p.Status.Tenants = int32(len(names))
 	p.Status.TenantNames = inuse.CapNames(names)
-	p.Status.Versions = nil
-	for _, v := range p.Spec.Versions {
-		p.Status.Versions = append(p.Status.Versions, tenancyv1alpha1.VersionStatus{Name: v.Name, Tenants: perVersion[v.Name]})
-	}
+	newlyDeprecated := r.versionStatus(p, perVersion)
 	cond := metav1.Condition{Type: tenancyv1alpha1.ConditionReady, ObservedGeneration: p.Generation,
 		Status: metav1.ConditionTrue, Reason: tenancyv1alpha1.ReasonReconciled,
 		Message: fmt.Sprintf("The product runs for %d tenants.", len(names))}
@@ -119,6 +118,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	// The rollout's Events are recorded once its state is written: a pass that read a stale
 	// product and lost the write would otherwise tell of the same step twice.
 	r.recordEvents(p, tenants.Items, events)
+	r.deprecationEvents(p, tenants.Items, newlyDeprecated)
 	recordRolloutMetrics(p)
 	if revs != nil {
 		if err := r.pruneRevisions(ctx, p, revs, tenants.Items); err != nil {
@@ -139,13 +139,83 @@ func (r *Reconciler) stepRollout(ctx context.Context, p *tenancyv1alpha1.ApiProd
 	if err != nil {
 		return ctrl.Result{}, nil, err
 	}
-	now := time.Now
-	if r.now != nil {
-		now = r.now
-	}
-	res := rollout.Step(rollout.Input{Spec: p.Spec.Rollout, Generation: p.Generation, Status: p.Status.Rollout, Tenants: states, Now: now()})
+	res := rollout.Step(rollout.Input{Spec: p.Spec.Rollout, Generation: p.Generation, Status: p.Status.Rollout, Tenants: states, Now: r.clock()()})
 	p.Status.Rollout = res.Status
 	return ctrl.Result{RequeueAfter: res.RequeueAfter}, res.Events, nil
+}
+
+// versionStatus sets status.versions: the tenants on each version and whether it is
+// deprecated, since when (the time this is first seen, kept while it stays deprecated). It
+// returns the versions deprecated since the last status.
+func (r *Reconciler) versionStatus(p *tenancyv1alpha1.ApiProduct, perVersion map[string]int32) map[string]bool {
+	before := map[string]tenancyv1alpha1.VersionStatus{}
+	for _, v := range p.Status.Versions {
+		before[v.Name] = v
+	}
+	now := metav1.NewTime(r.clock()().Truncate(time.Second))
+	newly := map[string]bool{}
+	p.Status.Versions = nil
+	for _, v := range p.Spec.Versions {
+		st := tenancyv1alpha1.VersionStatus{Name: v.Name, Tenants: perVersion[v.Name], Deprecated: v.Deprecated}
+		if v.Deprecated {
+			if old := before[v.Name]; old.Deprecated && old.DeprecatedSince != nil {
+				st.DeprecatedSince = old.DeprecatedSince
+			} else {
+				st.DeprecatedSince = now.DeepCopy()
+				newly[v.Name] = true
+			}
+		}
+		p.Status.Versions = append(p.Status.Versions, st)
+	}
+	return newly
+}
+
+// deprecationEvents tells each tenant on a version that became deprecated, with a Warning
+// Event on the Tenant, once the status that records it is written.
+func (r *Reconciler) deprecationEvents(p *tenancyv1alpha1.ApiProduct, tenants []tenancyv1alpha1.Tenant, newly map[string]bool) {
+	if r.Recorder == nil || len(newly) == 0 {
+		return
+	}
+	for i := range tenants {
+		t := &tenants[i]
+		for _, s := range t.Status.Products {
+			if s.Name != p.Name || !newly[s.Version] {
+				continue
+			}
+			others := otherVersions(p, s.Version)
+			sunset := ""
+			for _, v := range p.Spec.Versions {
+				if v.Name == s.Version && v.Sunset != nil {
+					sunset = ", and is to go away on " + v.Sunset.UTC().Format(time.RFC3339)
+				}
+			}
+			r.Recorder.Eventf(t, p, corev1.EventTypeWarning, "VersionDeprecated", "Deprecate",
+				"Version %s of product %s, which the tenant runs, is deprecated%s: its API clients get the Deprecation header; move to %s",
+				s.Version, p.Name, sunset, others)
+		}
+	}
+}
+
+// otherVersions names the versions a tenant on version could move to: the product's
+// versions that are not deprecated.
+func otherVersions(p *tenancyv1alpha1.ApiProduct, version string) string {
+	var names []string
+	for _, v := range p.Spec.Versions {
+		if v.Name != version && !v.Deprecated {
+			names = append(names, v.Name)
+		}
+	}
+	if len(names) == 0 {
+		return "a version the product adds (it has no other that is not deprecated)"
+	}
+	return "version " + strings.Join(names, " or ") + " (spec.products[].version of the Tenant, or the plan's)"
+}
+
+func (r *Reconciler) clock() func() time.Time {
+	if r.now != nil {
+		return r.now
+	}
+	return time.Now
 }
 
 // recordEvents records a rollout's Events on the product. An Event about a tenant relates to

@@ -227,7 +227,8 @@ func (r *Reconciler) tenantsForProduct(ctx context.Context, o client.Object) []r
 
 // productEvents maps ApiProduct events to tenants: a created or deleted product and a spec
 // change to every tenant of it (tenantsForProduct); a change of the rollout's phase or
-// revisions, which can move or return every tenant, likewise; and a rollout that tells more
+// revisions, which can move or return every tenant, and of when a version was deprecated
+// (the date of the routes' Deprecation header), likewise; and a rollout that tells more
 // tenants to move to just those tenants, so that a wave of ten does not reconcile ten
 // thousand.
 func (r *Reconciler) productEvents() handler.TypedEventHandler[client.Object, reconcile.Request] {
@@ -237,7 +238,8 @@ func (r *Reconciler) productEvents() handler.TypedEventHandler[client.Object, re
 		DeleteFunc: all.Delete,
 		UpdateFunc: func(ctx context.Context, e event.TypedUpdateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 			old, cur := e.ObjectOld.(*tenancyv1alpha1.ApiProduct), e.ObjectNew.(*tenancyv1alpha1.ApiProduct)
-			if old.Generation != cur.Generation || rolloutTurned(old.Status.Rollout, cur.Status.Rollout) {
+			if old.Generation != cur.Generation || rolloutTurned(old.Status.Rollout, cur.Status.Rollout) ||
+				!equality.Semantic.DeepEqual(deprecations(old), deprecations(cur)) {
 				all.Update(ctx, e, q)
 				return
 			}
@@ -246,6 +248,18 @@ func (r *Reconciler) productEvents() handler.TypedEventHandler[client.Object, re
 			}
 		},
 	}
+}
+
+// deprecations are the product's deprecated versions and since when: the Deprecation header
+// of the tenants' routes carries the date.
+func deprecations(p *tenancyv1alpha1.ApiProduct) map[string]string {
+	out := map[string]string{}
+	for _, v := range p.Status.Versions {
+		if v.Deprecated && v.DeprecatedSince != nil {
+			out[v.Name] = v.DeprecatedSince.UTC().String()
+		}
+	}
+	return out
 }
 
 // rolloutTurned reports a change of a rollout's phase or revisions: what Pick decides for

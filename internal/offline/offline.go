@@ -167,6 +167,8 @@ type productRevision struct {
 	// wave is the rollout wave the tenant moves in, "" when the product has no spec.rollout
 	// (every tenant moves at once).
 	wave string
+	// deprecated: the version is deprecated, so the route's responses say so.
+	deprecated bool
 }
 
 // revisions are the revisions of the tenant's products, as the live specs in the input give
@@ -177,6 +179,11 @@ func revisions(t *tenancyv1alpha1.Tenant, resolved []render.Resolved) []productR
 	out := make([]productRevision, 0, len(resolved))
 	for _, rp := range resolved {
 		r := productRevision{product: rp.Product.Name, version: rp.Version.Name, revision: rp.Revision}
+		for _, v := range rp.Product.Spec.Versions {
+			if v.Name == rp.Version.Name {
+				r.deprecated = v.Deprecated
+			}
+		}
 		if ro := rp.Product.Spec.Rollout; ro != nil {
 			waves := rollout.Waves(ro)
 			r.wave = waves[rollout.Assign(waves, t.Labels, t.Spec.Plan)].Name
@@ -195,13 +202,22 @@ func revisionHeader(t *tenancyv1alpha1.Tenant, revs []productRevision) string {
 		return b.String()
 	}
 	fmt.Fprintf(&b, "# Tenant %s (plan %s), product revisions from the specs in the input:\n", t.Name, t.Spec.Plan)
-	waves := false
+	waves, deprecated := false, false
 	for _, r := range revs {
 		how := "no spec.rollout: moves at once"
 		if r.wave != "" {
 			how, waves = "moves in rollout wave "+r.wave, true
 		}
-		fmt.Fprintf(&b, "#   %s %s: %s (%s)\n", r.product, r.version, r.revision, how)
+		dep := ""
+		if r.deprecated {
+			dep, deprecated = ", deprecated", true
+		}
+		fmt.Fprintf(&b, "#   %s %s%s: %s (%s)\n", r.product, r.version, dep, r.revision, how)
+	}
+	if deprecated {
+		b.WriteString("# In the cluster a deprecated version's route also sets the response headers Deprecation:\n" +
+			"# @<the time the operator first saw it deprecated> (status.versions[].deprecatedSince) and,\n" +
+			"# with versions[].sunset, Sunset; offline that time is not known, so they are not shown.\n")
 	}
 	if waves {
 		b.WriteString("# In the cluster, a rollout that is not over may keep the tenant on the product's stable\n" +

@@ -185,8 +185,9 @@ func TestRenderShowsRevisions(t *testing.T) {
 			"#   reports v1: " + rev("reports", "v1") + " (moves in rollout wave canary)\n" +
 			"# In the cluster, a rollout that is not over may keep the tenant on the product's stable\n",
 		"---\n# Tenant initech (plan enterprise), product revisions from the specs in the input:\n" +
-			"#   payments v1: " + rev("payments", "v1") + " (no spec.rollout: moves at once)\n" +
-			"#   reports v1: " + rev("reports", "v1") + " (moves in rollout wave enterprise)\n",
+			"#   payments v1, deprecated: " + rev("payments", "v1") + " (no spec.rollout: moves at once)\n" +
+			"#   reports v1: " + rev("reports", "v1") + " (moves in rollout wave enterprise)\n" +
+			"# In the cluster a deprecated version's route also sets the response headers Deprecation:\n",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("rendered samples lack the header\n%s", want)

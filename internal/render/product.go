@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net/http"
 	"sort"
 	"strconv"
 	"strings"
@@ -444,6 +445,15 @@ func httpRoute(t *tenancyv1alpha1.Tenant, r Resolved, e *tenancyv1alpha1.Exposur
 		WithBackendRefs(gatewayv1ac.HTTPBackendRef().
 			WithName(gatewayv1.ObjectName(ComponentName(r.Product.Name, e.Component))).
 			WithPort(gatewayv1.PortNumber(port)))
+	if headers := DeprecationHeaders(r.Product, r.Version.Name); len(headers) > 0 {
+		set := make([]*gatewayv1ac.HTTPHeaderApplyConfiguration, 0, len(headers))
+		for _, h := range headers {
+			set = append(set, gatewayv1ac.HTTPHeader().WithName(gatewayv1.HTTPHeaderName(h.Name)).WithValue(h.Value))
+		}
+		rule.WithFilters(gatewayv1ac.HTTPRouteFilter().
+			WithType(gatewayv1.HTTPRouteFilterResponseHeaderModifier).
+			WithResponseHeaderModifier(gatewayv1ac.HTTPHeaderFilter().WithSet(set...)))
+	}
 	spec := gatewayv1ac.HTTPRouteSpec().
 		WithParentRefs(gatewayv1ac.ParentReference().
 			WithName(gatewayv1.ObjectName(e.Gateway.Name)).
@@ -456,6 +466,51 @@ func httpRoute(t *tenancyv1alpha1.Tenant, r Resolved, e *tenancyv1alpha1.Exposur
 		WithLabels(productLabels(t, r)).
 		WithSpec(spec)
 	return Object{Kind: KindHTTPRoute, Namespace: r.Namespace, Name: r.Product.Name, Apply: route}
+}
+
+// Header is an HTTP header the gateway sets on responses.
+type Header struct{ Name, Value string }
+
+// Response headers that tell API clients a version is going away.
+const (
+	// HeaderDeprecation (RFC 9745) carries the date the version was deprecated, as a
+	// structured-field Date: @<Unix seconds>.
+	HeaderDeprecation = "Deprecation"
+	// HeaderSunset (RFC 8594) carries the date the version is expected to go away, as an
+	// HTTP-date.
+	HeaderSunset = "Sunset"
+)
+
+// DeprecationHeaders are the response headers of a tenant's route to a version of the
+// product: for a deprecated version, Deprecation with the time the operator first saw it
+// deprecated (status.versions[].deprecatedSince) and Sunset when the version has one; none
+// until that time is recorded. The version's deprecation is read from the live spec, whatever
+// revision of it the tenant runs.
+func DeprecationHeaders(p *tenancyv1alpha1.ApiProduct, version string) []Header {
+	var v *tenancyv1alpha1.ProductVersion
+	for i := range p.Spec.Versions {
+		if p.Spec.Versions[i].Name == version {
+			v = &p.Spec.Versions[i]
+		}
+	}
+	if v == nil || !v.Deprecated {
+		return nil
+	}
+	var out []Header
+	for _, s := range p.Status.Versions {
+		if s.Name == version && s.Deprecated && s.DeprecatedSince != nil {
+			out = append(out, Header{HeaderDeprecation, "@" + strconv.FormatInt(s.DeprecatedSince.Unix(), 10)})
+		}
+	}
+	if len(out) == 0 {
+		// Not recorded yet (the ApiProduct reconciler writes it within a moment): clients see
+		// Deprecation before, or with, Sunset.
+		return nil
+	}
+	if v.Sunset != nil {
+		out = append(out, Header{HeaderSunset, v.Sunset.UTC().Format(http.TimeFormat)})
+	}
+	return out
 }
 
 // Endpoint is the URL a tenant reaches a product at: the route's hostname and path when the

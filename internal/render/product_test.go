@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -912,5 +913,71 @@ func TestProductLabels(t *testing.T) {
 	want := map[string]int{render.KindDeployment: 2, render.KindService: 1, render.KindSecret: 1, render.KindHTTPRoute: 1}
 	if !reflect.DeepEqual(kinds, want) {
 		t.Errorf("rendered kinds = %v, want %v", kinds, want)
+	}
+}
+
+// TestProductRouteDeprecationHeaders: the route of a tenant on a deprecated version sets the
+// Deprecation (RFC 9745, @<Unix seconds> of when the operator first saw it deprecated) and
+// Sunset (RFC 8594, an HTTP-date) response headers; a version that is not deprecated, or
+// whose deprecation is not recorded yet, gets neither.
+func TestProductRouteDeprecationHeaders(t *testing.T) {
+	since := metav1.NewTime(time.Date(2026, time.December, 1, 9, 30, 0, 0, time.UTC))
+	sunset := metav1.NewTime(time.Date(2027, time.June, 30, 0, 0, 0, 0, time.UTC))
+	cases := []struct {
+		name       string
+		deprecated bool
+		sunset     *metav1.Time
+		recorded   *metav1.Time
+		want       []gatewayv1.HTTPHeader
+	}{
+		{name: "not deprecated"},
+		{name: "not deprecated, an old record in the status", recorded: &since},
+		{name: "deprecated, with sunset", deprecated: true, sunset: &sunset, recorded: &since, want: []gatewayv1.HTTPHeader{
+			{Name: "Deprecation", Value: "@1796117400"}, {Name: "Sunset", Value: "Wed, 30 Jun 2027 00:00:00 GMT"}}},
+		{name: "deprecated, no sunset", deprecated: true, recorded: &since, want: []gatewayv1.HTTPHeader{
+			{Name: "Deprecation", Value: "@1796117400"}}},
+		{name: "deprecated, not recorded yet: no headers, not Sunset before Deprecation", deprecated: true, sunset: &sunset},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := ptPayments()
+			for i := range p.Spec.Versions {
+				if p.Spec.Versions[i].Name == "v1" {
+					p.Spec.Versions[i].Deprecated, p.Spec.Versions[i].Sunset = tc.deprecated, tc.sunset
+				}
+			}
+			p.Status.Versions = []tenancyv1alpha1.VersionStatus{{Name: "v1", Deprecated: tc.recorded != nil, DeprecatedSince: tc.recorded}}
+			tn := ptTenant("acme", []string{"acme"})
+			objs := ptRender(t, tn, ptPlan(tenancyv1alpha1.PlanProduct{Name: "payments", Version: "v1"}), nil, true, p)
+			o := ptFind(objs, render.KindHTTPRoute, "payments")
+			if o == nil {
+				t.Fatal("no HTTPRoute rendered")
+			}
+			r := &gatewayv1.HTTPRoute{}
+			ptDecode(t, o, r)
+			filters := r.Spec.Rules[0].Filters
+			if tc.want == nil {
+				if len(filters) != 0 {
+					t.Errorf("filters = %+v, want none", filters)
+				}
+				return
+			}
+			if len(filters) != 1 || filters[0].Type != gatewayv1.HTTPRouteFilterResponseHeaderModifier || filters[0].ResponseHeaderModifier == nil {
+				t.Fatalf("filters = %+v, want one ResponseHeaderModifier", filters)
+			}
+			m := filters[0].ResponseHeaderModifier
+			if !reflect.DeepEqual(m.Set, tc.want) || len(m.Add) != 0 || len(m.Remove) != 0 {
+				t.Errorf("ResponseHeaderModifier = %+v, want set %+v only", m, tc.want)
+			}
+		})
+	}
+	// Another version's deprecation does not reach a tenant on v2.
+	p := ptPayments()
+	p.Spec.Versions[0].Deprecated = true
+	p.Status.Versions = []tenancyv1alpha1.VersionStatus{{Name: p.Spec.Versions[0].Name, Deprecated: true, DeprecatedSince: &since}}
+	for _, v := range p.Spec.Versions[1:] {
+		if h := render.DeprecationHeaders(p, v.Name); len(h) != 0 {
+			t.Errorf("version %s gets %+v from another version's deprecation", v.Name, h)
+		}
 	}
 }

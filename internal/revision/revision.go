@@ -25,7 +25,7 @@ const hashLen = 10
 const maxName = 253
 
 // content is what a revision holds: the version's name and components. Whether the
-// version is deprecated is not content: marking it so moves nobody.
+// version is deprecated, and its sunset, are not content: marking them moves nobody.
 func content(v *tenancyv1alpha1.ProductVersion) []byte {
 	c := tenancyv1alpha1.ProductVersion{Name: v.Name, Components: v.Components}
 	b, err := json.Marshal(c)
