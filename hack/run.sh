@@ -83,6 +83,13 @@ In another terminal:
   kubectl get tenants -w                              # PLAN, NAMESPACES, PRODUCTS READY, READY
   kubectl wait --for=condition=Ready tenant --all     # returns once every tenant is ready
   kubectl get tenancy                                 # plans, products and tenants
+  kubectl get apiproducts -w                          # ROLLOUT and WAVE of a change in waves
+
+A rollout to try (the reports sample moves globex, then the enterprise plan, then everyone):
+
+  kubectl patch apiproduct reports --type=json -p '[{"op":"replace","path":"/spec/versions/0/components/0/image","value":"registry.k8s.io/e2e-test-images/agnhost:2.54"}]'
+  kubectl wait --for=condition=Ready apiproduct/reports --timeout=5m
+  kubectl events --for apiproduct/reports
 EOF
 if [[ $metrics_addr == 0 ]]; then
   echo
