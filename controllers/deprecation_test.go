@@ -175,6 +175,18 @@ func TestDeprecationReachesClients(t *testing.T) {
 	consistently(t, time.Second, func() error {
 		return errors.Join(wantRouteHeaders(onV2, product, "v2", nil), noDeprecationEvents(onV2), wantDeprecationEvents(onV1, product, 2))
 	})
+
+	// 6. A tenant that starts on the deprecated version is told too, once, and its route
+	// carries the header from the start.
+	const late = "dep-three"
+	newcomer := newTenant(late, planName)
+	newcomer.Spec.Products = []tenancyv1alpha1.TenantProduct{{Name: product, Version: "v1"}}
+	mustCreate(t, newcomer)
+	eventually(t, 0, func() error { return wantRouteHeaders(late, product, "v1", headers) })
+	eventually(t, 0, func() error {
+		return wantDeprecationEvents(late, product, 1, "now runs version v1 of product "+product, "is deprecated")
+	})
+	consistently(t, time.Second, func() error { return wantDeprecationEvents(late, product, 1) })
 }
 
 // waitDeprecatedSince waits until status.versions says v1 is deprecated and v2 is not, and

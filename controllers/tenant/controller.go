@@ -116,6 +116,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 		for _, e := range conditions.TenantEvents(origStatus, &t.Status) {
 			r.event(t, e.Related, e.Type, e.Reason, e.Action, "%s", e.Note)
 		}
+		r.deprecatedVersionEvents(ctx, t, origStatus)
 	}()
 
 	if !t.DeletionTimestamp.IsZero() {

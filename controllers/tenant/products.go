@@ -309,3 +309,30 @@ func (r *Reconciler) productStatus(ctx context.Context, t *tenancyv1alpha1.Tenan
 	t.Status.ProductsReady = fmt.Sprintf("%d/%d", ready, len(pp.resolved))
 	return ready, trouble, nil
 }
+
+// deprecatedVersionEvents are the Warning Events for the products the tenant started to run
+// a deprecated version of between two statuses (a new tenant, a new pin or plan); the
+// ApiProduct reconciler tells the tenants already on a version when it becomes deprecated.
+// Like TenantEvents they follow a status write, so a pass from a stale cache tells nothing.
+func (r *Reconciler) deprecatedVersionEvents(ctx context.Context, t *tenancyv1alpha1.Tenant, before *tenancyv1alpha1.TenantStatus) {
+	was := map[string]string{}
+	for _, s := range before.Products {
+		was[s.Name] = s.Version
+	}
+	for _, st := range t.Status.Products {
+		if st.Version == "" || was[st.Name] == st.Version {
+			continue
+		}
+		p := &tenancyv1alpha1.ApiProduct{}
+		if err := r.Get(ctx, client.ObjectKey{Name: st.Name}, p); err != nil {
+			continue // gone: nothing to tell
+		}
+		for _, v := range p.Spec.Versions {
+			if v.Name == st.Version && v.Deprecated {
+				r.event(t, p, corev1.EventTypeWarning, "VersionDeprecated", "Deprecate",
+					"The tenant now runs version %s of product %s, which is deprecated: its API clients get the Deprecation header",
+					st.Version, p.Name)
+			}
+		}
+	}
+}
