@@ -16,9 +16,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
@@ -292,18 +290,15 @@ func wantDeprecationEvents(tenant, product string, n int, excerpts ...string) er
 	if err != nil {
 		return err
 	}
-	list := &eventsv1.EventList{}
-	// Events about cluster-scoped objects are recorded in the default namespace.
-	if err := k8s.List(testCtx, list, client.InNamespace(metav1.NamespaceDefault)); err != nil {
+	events, err := regardingEvents("Tenant", tenant, tn.UID)
+	if err != nil {
 		return err
 	}
 	var got []string
 	count := 0
 	var problems []string
-	for _, e := range list.Items {
-		r := e.Regarding
-		if e.Reason != "VersionDeprecated" || r.Kind != "Tenant" || r.APIVersion != tenancyv1alpha1.GroupVersion.String() ||
-			r.Name != tenant || r.UID != tn.UID {
+	for _, e := range events {
+		if e.Reason != "VersionDeprecated" {
 			continue
 		}
 		occurrences := 1

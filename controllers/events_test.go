@@ -12,6 +12,7 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
@@ -202,17 +203,12 @@ func tenantEvents(name string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	list := &eventsv1.EventList{}
-	// Events about cluster-scoped objects are recorded in the default namespace.
-	if err := k8s.List(testCtx, list, client.InNamespace(metav1.NamespaceDefault)); err != nil {
+	events, err := regardingEvents("Tenant", name, tn.UID)
+	if err != nil {
 		return nil, err
 	}
 	var out []string
-	for _, e := range list.Items {
-		r := e.Regarding
-		if r.Kind != "Tenant" || r.APIVersion != tenancyv1alpha1.GroupVersion.String() || r.Name != name || r.UID != tn.UID {
-			continue
-		}
+	for _, e := range events {
 		s := fmt.Sprintf("%s %s: %s", e.Type, e.Reason, e.Note)
 		if e.Series != nil && e.Series.Count > 1 {
 			s += fmt.Sprintf(" (x%d)", e.Series.Count)
@@ -220,6 +216,24 @@ func tenantEvents(name string) ([]string, error) {
 		out = append(out, s)
 	}
 	slices.Sort(out)
+	return out, nil
+}
+
+// regardingEvents are the events.k8s.io Events regarding the tenancy object of this kind,
+// name and UID (what `kubectl events --for` shows).
+func regardingEvents(kind, name string, uid types.UID) ([]eventsv1.Event, error) {
+	list := &eventsv1.EventList{}
+	// Events about cluster-scoped objects are recorded in the default namespace.
+	if err := k8s.List(testCtx, list, client.InNamespace(metav1.NamespaceDefault)); err != nil {
+		return nil, err
+	}
+	var out []eventsv1.Event
+	for _, e := range list.Items {
+		r := e.Regarding
+		if r.Kind == kind && r.APIVersion == tenancyv1alpha1.GroupVersion.String() && r.Name == name && r.UID == uid {
+			out = append(out, e)
+		}
+	}
 	return out, nil
 }
 

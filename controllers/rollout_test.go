@@ -27,7 +27,6 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -597,17 +596,12 @@ func productEvents(name string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	list := &eventsv1.EventList{}
-	// Events about cluster-scoped objects are recorded in the default namespace.
-	if err := k8s.List(testCtx, list, client.InNamespace(metav1.NamespaceDefault)); err != nil {
+	events, err := regardingEvents("ApiProduct", name, p.UID)
+	if err != nil {
 		return nil, err
 	}
 	var out []string
-	for _, e := range list.Items {
-		r := e.Regarding
-		if r.Kind != "ApiProduct" || r.APIVersion != tenancyv1alpha1.GroupVersion.String() || r.Name != name || r.UID != p.UID {
-			continue
-		}
+	for _, e := range events {
 		out = append(out, fmt.Sprintf("%s %s: %s", e.Type, e.Reason, e.Note))
 	}
 	slices.Sort(out)
@@ -1159,37 +1153,9 @@ func findDeploymentCondition(d *appsv1.Deployment, typ appsv1.DeploymentConditio
 // revision, the canary returns, and the later wave never moved.
 func TestRolloutRevertedSpecEndsIt(t *testing.T) {
 	t.Parallel()
-	const product, plan = "rov-api", "rov-std"
-	const canaryLabel, canary = "rov.example.com/canary", "rov-canary"
-	spec := tenancyv1alpha1.RolloutSpec{
-		Waves: []tenancyv1alpha1.RolloutWave{
-			{Name: "canary", TenantSelector: &metav1.LabelSelector{MatchLabels: map[string]string{canaryLabel: "true"}}},
-		},
-		HealthTimeout:     metav1.Duration{Duration: 10 * time.Minute},
-		PauseBetweenWaves: metav1.Duration{Duration: time.Hour},
-	}
-	later := []string{"rov-r1", "rov-r2"}
-	s := newRolloutStory(t, product, spec, 0, []string{plan}, []rolloutTenant{
-		{name: canary, plan: plan, labels: map[string]string{canaryLabel: "true"}},
-		{name: later[0], plan: plan},
-		{name: later[1], plan: plan},
-	})
-	rev1, image1 := s.revision("v1"), rolloutImage(product, "1.0.0")
-
-	rev2 := s.setContent("v1", "1.1.0", nil)
-	s.waitTenantOn(canary, rev2, rolloutImage(product, "1.1.0"))
-	// The canary wave succeeded and soaks.
-	eventually(t, 0, func() error {
-		p, err := fetchProduct(product)
-		if err != nil {
-			return err
-		}
-		ro := p.Status.Rollout
-		if ro == nil || ro.Phase != tenancyv1alpha1.RolloutProgressing || ro.Wave != "canary" || ro.WaveSucceededTime == nil {
-			return fmt.Errorf("want the canary wave soaking, have %+v", ro)
-		}
-		return nil
-	})
+	const product = "rov-api"
+	s, canary, later, rev1, rev2 := newSoakingCanary(t, "rov")
+	image1 := rolloutImage(product, "1.0.0")
 
 	reverted := time.Now()
 	if back := s.setContent("v1", "1.0.0", nil); back != rev1 {
@@ -1224,6 +1190,43 @@ func TestRolloutRevertedSpecEndsIt(t *testing.T) {
 	} else if d.Generation != s.base[canary]+2 {
 		t.Errorf("the canary's Deployment is at generation %d, was %d: want two template changes (there and back)", d.Generation, s.base[canary])
 	}
+}
+
+// newSoakingCanary is the story of product <prefix>-api on plan <prefix>-std: a canary
+// wave (tenant <prefix>-canary) that soaks an hour, then <prefix>-r1 and <prefix>-r2. It
+// changes the content (rev1 to rev2) and returns once the canary runs rev2 and its wave
+// soaks.
+func newSoakingCanary(t *testing.T, prefix string) (s *rolloutStory, canary string, later []string, rev1, rev2 string) {
+	t.Helper()
+	product, plan, canaryLabel := prefix+"-api", prefix+"-std", prefix+".example.com/canary"
+	canary, later = prefix+"-canary", []string{prefix + "-r1", prefix + "-r2"}
+	spec := tenancyv1alpha1.RolloutSpec{
+		Waves: []tenancyv1alpha1.RolloutWave{
+			{Name: "canary", TenantSelector: &metav1.LabelSelector{MatchLabels: map[string]string{canaryLabel: "true"}}},
+		},
+		HealthTimeout:     metav1.Duration{Duration: 10 * time.Minute},
+		PauseBetweenWaves: metav1.Duration{Duration: time.Hour},
+	}
+	s = newRolloutStory(t, product, spec, 0, []string{plan}, []rolloutTenant{
+		{name: canary, plan: plan, labels: map[string]string{canaryLabel: "true"}},
+		{name: later[0], plan: plan},
+		{name: later[1], plan: plan},
+	})
+	rev1 = s.revision("v1")
+	rev2 = s.setContent("v1", "1.1.0", nil)
+	s.waitTenantOn(canary, rev2, rolloutImage(product, "1.1.0"))
+	eventually(t, 0, func() error {
+		p, err := fetchProduct(product)
+		if err != nil {
+			return err
+		}
+		ro := p.Status.Rollout
+		if ro == nil || ro.Phase != tenancyv1alpha1.RolloutProgressing || ro.Wave != "canary" || ro.WaveSucceededTime == nil {
+			return fmt.Errorf("want the canary wave soaking, have %+v", ro)
+		}
+		return nil
+	})
+	return s, canary, later, rev1, rev2
 }
 
 // TestRolloutResumesAfterOperatorRestart: the operator is stopped while the canary is
@@ -1505,34 +1508,9 @@ func toldAt(l *rolloutLog, tenant string) time.Time {
 // never started.
 func TestRolloutTenantFallingIllStopsIt(t *testing.T) {
 	t.Parallel()
-	const product, plan = "roi-api", "roi-std"
-	const canaryLabel, canary = "roi.example.com/canary", "roi-canary"
-	spec := tenancyv1alpha1.RolloutSpec{
-		Waves: []tenancyv1alpha1.RolloutWave{
-			{Name: "canary", TenantSelector: &metav1.LabelSelector{MatchLabels: map[string]string{canaryLabel: "true"}}},
-		},
-		HealthTimeout:     metav1.Duration{Duration: 10 * time.Minute},
-		PauseBetweenWaves: metav1.Duration{Duration: time.Hour},
-	}
-	later := []string{"roi-r1", "roi-r2"}
-	s := newRolloutStory(t, product, spec, 0, []string{plan}, []rolloutTenant{
-		{name: canary, plan: plan, labels: map[string]string{canaryLabel: "true"}},
-		{name: later[0], plan: plan},
-		{name: later[1], plan: plan},
-	})
-	rev1, image1 := s.revision("v1"), rolloutImage(product, "1.0.0")
-	rev2 := s.setContent("v1", "1.1.0", nil)
-	s.waitTenantOn(canary, rev2, rolloutImage(product, "1.1.0"))
-	eventually(t, 0, func() error {
-		p, err := fetchProduct(product)
-		if err != nil {
-			return err
-		}
-		if ro := p.Status.Rollout; ro == nil || ro.Wave != "canary" || ro.WaveSucceededTime == nil {
-			return fmt.Errorf("want the canary wave soaking, have %+v", ro)
-		}
-		return nil
-	})
+	const product = "roi-api"
+	s, canary, later, rev1, rev2 := newSoakingCanary(t, "roi")
+	image1 := rolloutImage(product, "1.0.0")
 
 	// The canary's Pods are gone and cannot be made again, as its deployment controller
 	// would report it.
