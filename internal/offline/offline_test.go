@@ -30,14 +30,8 @@ func TestRenderSamplesGolden(t *testing.T) {
 		{"samples-no-gateway-api.golden.yaml", Options{GatewayAPI: false}},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
-			in, err := ReadPaths([]string{filepath.Join("..", "..", "config", "samples")})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var out bytes.Buffer
-			if err := Render(&out, in, tc.opts); err != nil {
-				t.Fatal(err)
-			}
+			_, rendered := renderSamples(t, tc.opts)
+			out := bytes.NewBufferString(rendered)
 			path := filepath.Join("testdata", tc.golden)
 			if *update {
 				if err := os.WriteFile(path, out.Bytes(), 0o644); err != nil {
@@ -58,15 +52,7 @@ func TestRenderSamplesGolden(t *testing.T) {
 
 // TestRenderProperties checks, on the samples, what a reviewer relies on.
 func TestRenderProperties(t *testing.T) {
-	in, err := ReadPaths([]string{filepath.Join("..", "..", "config", "samples")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	if err := Render(&out, in, Options{GatewayAPI: true}); err != nil {
-		t.Fatal(err)
-	}
-	s := out.String()
+	_, s := renderSamples(t, Options{GatewayAPI: true})
 	for _, want := range []string{
 		"kind: HTTPRoute",                                     // acme's exposed payments
 		"acme.api.example.com",                                // hostname template
@@ -157,15 +143,7 @@ func firstDifference(got, want string) string {
 // resolves to, the revision its Deployments are annotated with) and its rollout wave; the
 // stream stays one object per document, for kubectl apply.
 func TestRenderShowsRevisions(t *testing.T) {
-	in, err := ReadPaths([]string{filepath.Join("..", "..", "config", "samples")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	if err := Render(&out, in, Options{GatewayAPI: true}); err != nil {
-		t.Fatal(err)
-	}
-	s := out.String()
+	in, s := renderSamples(t, Options{GatewayAPI: true})
 	rev := func(product, version string) string {
 		t.Helper()
 		p := in.Products[product]
@@ -345,4 +323,18 @@ func decodeStream(t *testing.T, s string) []decoded {
 		}
 		out = append(out, d)
 	}
+}
+
+// renderSamples reads config/samples and renders them with opts.
+func renderSamples(t *testing.T, opts Options) (*Input, string) {
+	t.Helper()
+	in, err := ReadPaths([]string{filepath.Join("..", "..", "config", "samples")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := Render(&out, in, opts); err != nil {
+		t.Fatal(err)
+	}
+	return in, out.String()
 }
