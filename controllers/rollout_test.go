@@ -1566,3 +1566,49 @@ func rolloutMetrics(t *testing.T, product string, phase tenancyv1alpha1.RolloutP
 	}
 	return nil
 }
+
+// TestRevisionsArePruned: every content of a version becomes a revision in the operator's
+// namespace; of those no version, rollout or tenant names, the newest --revision-history
+// (5 by default) stay and older ones are deleted, while the live content's stays.
+func TestRevisionsArePruned(t *testing.T) {
+	t.Parallel()
+	const product = "rvp-api"
+	mustCreate(t, newAPIProduct(product, "v1", productVersion("v1", productComponent("api", rolloutImage(product, "1.0.0"), 8080))))
+	var made []string
+	for i := 0; i < 8; i++ {
+		if i > 0 {
+			mustUpdate(t, &tenancyv1alpha1.ApiProduct{ObjectMeta: metav1.ObjectMeta{Name: product}}, func(p *tenancyv1alpha1.ApiProduct) {
+				p.Spec.Versions[0].Components[0].Image = rolloutImage(product, fmt.Sprintf("1.0.%d", i))
+			})
+		}
+		p, err := fetchProduct(product)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rev := revision.Name(product, &p.Spec.Versions[0])
+		made = append(made, rev)
+		// Each content is stored before the next one is written, so their order is known.
+		eventually(t, 0, func() error {
+			return get(&appsv1.ControllerRevision{}, testOperatorNamespace, rev)
+		})
+	}
+	// The live content (made[7]) and the five newest of the others (made[2..6]) stay.
+	want := append([]string(nil), made[2:]...)
+	slices.Sort(want)
+	eventually(t, 0, func() error {
+		list := &appsv1.ControllerRevisionList{}
+		if err := k8s.List(testCtx, list, client.InNamespace(testOperatorNamespace),
+			client.MatchingLabels{tenancyv1alpha1.LabelProduct: product}); err != nil {
+			return err
+		}
+		var got []string
+		for _, cr := range list.Items {
+			got = append(got, cr.Name)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			return fmt.Errorf("revisions of %s: %v, want %v (the live one and the 5 newest others; %v pruned)", product, got, want, made[:2])
+		}
+		return nil
+	})
+}
