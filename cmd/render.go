@@ -17,8 +17,9 @@ func renderCommand(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("render", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	gatewayAPI := fs.Bool("gateway-api", true, "Render HTTPRoutes for exposed products, as in a cluster with the Gateway API installed.")
+	gatewayPolicies := fs.Bool("gateway-policies", true, "Render the gateway policies of products with exposure.policies EnvoyGateway, as in a cluster with the Envoy Gateway CRDs installed (false: such products get no route, as the operator fails closed).")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: manager render [--gateway-api=false] FILE|DIR...\n\n"+
+		fmt.Fprintf(stderr, "Usage: manager render [--gateway-api=false] [--gateway-policies=false] FILE|DIR...\n\n"+
 			"Prints, as YAML, every object the operator would create for the Tenants in the files,\n"+
 			"using the ServicePlans and ApiProducts found beside them. API keys are generated in the\n"+
 			"cluster and shown as placeholders.\n\n"+
@@ -40,7 +41,7 @@ func renderCommand(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "render: %v\n", err)
 		return 1
 	}
-	if err := offline.Render(stdout, in, offline.Options{GatewayAPI: *gatewayAPI}); err != nil {
+	if err := offline.Render(stdout, in, offline.Options{GatewayAPI: *gatewayAPI, GatewayPolicies: *gatewayPolicies}); err != nil {
 		fmt.Fprintf(stderr, "render: %v\n", err)
 		return 1
 	}

@@ -11,7 +11,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	"k8s.io/apimachinery/pkg/fields"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/selection"
@@ -32,9 +32,10 @@ import (
 // is cached only when it carries the managed-by label (the default selector, which also
 // covers HTTPRoutes once the Gateway API is installed), so memory grows with tenants, not with
 // the cluster. Seen whole: the tenancy kinds, and namespaces, because the operator must see
-// existing namespaces to detect conflicts and adoption annotations. Of the CRDs only the
-// HTTPRoute CRD is watched, to notice the Gateway API being installed. Product revisions
-// (ControllerRevisions) are cached from the operator's namespace only.
+// existing namespaces to detect conflicts and adoption annotations. CRDs are cached as
+// their name and timestamps alone, to notice the Gateway API and Envoy Gateway being
+// installed or removed. Product revisions (ControllerRevisions) are cached from the
+// operator's namespace only.
 func CacheOptions(operatorNamespace string) cache.Options {
 	managed, _ := labels.NewRequirement(tenancyv1alpha1.LabelManagedBy, selection.Equals,
 		[]string{tenancyv1alpha1.ManagedByValue})
@@ -51,11 +52,29 @@ func CacheOptions(operatorNamespace string) cache.Options {
 				Namespaces: map[string]cache.Config{operatorNamespace: {}},
 			},
 			&apiextensionsv1.CustomResourceDefinition{}: {
-				Label: labels.Everything(),
-				Field: fields.OneTermEqualSelector("metadata.name", index.HTTPRouteCRD),
+				Label:     labels.Everything(),
+				Transform: crdIdentity,
 			},
 		},
 	}
+}
+
+// crdIdentity keeps of a CRD's metadata what telling whether it is installed needs: a
+// client-side applied CRD carries its whole schema in an annotation.
+func crdIdentity(o any) (any, error) {
+	if m, ok := o.(metav1.Object); ok {
+		m.SetAnnotations(nil)
+		m.SetLabels(nil)
+		m.SetManagedFields(nil)
+		m.SetOwnerReferences(nil)
+	}
+	return o, nil
+}
+
+// ClientOptions make the manager's client read Envoy Gateway policies, which the operator
+// handles as unstructured objects, from the cache like every other kind it writes.
+func ClientOptions() client.Options {
+	return client.Options{Cache: &client.CacheOptions{Unstructured: true}}
 }
 
 // Options tune the reconcilers.

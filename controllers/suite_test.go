@@ -206,6 +206,7 @@ func startManager(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme)
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:  scheme,
 		Cache:   CacheOptions(testOperatorNamespace),
+		Client:  ClientOptions(),
 		Metrics: metricsserver.Options{BindAddress: "0"},
 		// The controllers of a restarted manager have the names of the stopped one's.
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},

@@ -15,10 +15,26 @@ const (
 	AuthOAuth2 AuthType = "OAuth2"
 )
 
+// GatewayPolicies names who enforces a product's auth and rate limit at the gateway.
+// +kubebuilder:validation:Enum=None;EnvoyGateway
+type GatewayPolicies string
+
+// Gateway policy providers.
+const (
+	// GatewayPoliciesNone writes no gateway policies: the route serves whoever reaches it,
+	// and the components get the key and the rate limit to enforce themselves.
+	GatewayPoliciesNone GatewayPolicies = "None"
+	// GatewayPoliciesEnvoyGateway writes Envoy Gateway SecurityPolicy and
+	// BackendTrafficPolicy objects beside each tenant's route.
+	GatewayPoliciesEnvoyGateway GatewayPolicies = "EnvoyGateway"
+)
+
 // ApiProductSpec describes an API the platform offers: containerized microservice
 // components in one or more versions, how it is exposed, and how clients authenticate.
 // +kubebuilder:validation:XValidation:rule="self.versions.exists(v, v.name == self.defaultVersion)",message="defaultVersion must name one of spec.versions"
 // +kubebuilder:validation:XValidation:rule="!has(self.exposure) || self.versions.all(v, v.components.exists(c, c.name == self.exposure.component && has(c.port)))",message="exposure.component must name a component with a port in every version"
+// +kubebuilder:validation:XValidation:rule="!has(self.auth) || !has(self.auth.apiKey) || (has(self.exposure) && self.exposure.policies == 'EnvoyGateway')",message="auth.apiKey (header, rotationGracePeriod) is what the gateway checks: it needs exposure.policies EnvoyGateway (with policies None the components get only the current key, as API_KEY)"
+// +kubebuilder:validation:XValidation:rule="!has(self.exposure) || !has(self.exposure.policies) || self.exposure.policies != 'EnvoyGateway' || !has(self.auth) || self.auth.type != 'OAuth2' || (has(self.auth.oauth2) && has(self.auth.oauth2.jwksURI))",message="auth.oauth2.jwksURI is required with exposure.policies EnvoyGateway and auth.type OAuth2: the gateway verifies token signatures with the keys published there, e.g. https://id.example.com/.well-known/jwks.json"
 type ApiProductSpec struct {
 	// displayName is the product's human-readable name, e.g. "Payments API".
 	// +optional
@@ -280,6 +296,16 @@ type Exposure struct {
 	// +kubebuilder:validation:XValidation:rule=`self.matches("^([-A-Za-z0-9._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*$")`,message="exposure.pathPrefix may only contain letters, digits, /, %XX escapes and the URL path characters - . _ ~ ! $ & ' ( ) * + , ; = : @ (no spaces, ? or #)"
 	// +kubebuilder:validation:XValidation:rule=`!self.matches('//|/[.][.]?(/|$)|%2[fF]')`,message="exposure.pathPrefix must not contain an empty segment (//), a . or .. segment, or an encoded slash (%2F): Gateway API refuses such paths"
 	PathPrefix string `json:"pathPrefix,omitempty"`
+
+	// policies says who enforces auth and the plan's rate limit at the gateway. None (the
+	// default): nothing at the gateway checks keys, tokens or limits; the route serves
+	// whoever reaches it, and the components get RATE_LIMIT_RPM and API_KEY to enforce
+	// themselves. EnvoyGateway: beside each tenant's HTTPRoute the operator writes an Envoy
+	// Gateway SecurityPolicy (API key or JWT bound to the tenant) and BackendTrafficPolicy
+	// (the plan's rate limit); without the Envoy Gateway CRDs no route is made at all.
+	// +optional
+	// +kubebuilder:default=None
+	Policies GatewayPolicies `json:"policies,omitempty"`
 }
 
 // GatewayRef names a Gateway API Gateway.
@@ -297,15 +323,45 @@ type GatewayRef struct {
 
 // Auth is how clients authenticate to a product.
 // +kubebuilder:validation:XValidation:rule="self.type != 'OAuth2' || has(self.oauth2)",message="auth.oauth2 is required when auth.type is OAuth2"
+// +kubebuilder:validation:XValidation:rule="!has(self.apiKey) || self.type == 'APIKey'",message="auth.apiKey is only for auth.type APIKey: remove it, or set type APIKey"
+// +kubebuilder:validation:XValidation:rule="!has(self.oauth2) || self.type == 'OAuth2'",message="auth.oauth2 is only for auth.type OAuth2: remove it, or set type OAuth2"
 type Auth struct {
 	// type is None, APIKey (a per-tenant key in the Secret <product>-credentials) or OAuth2.
 	// +optional
 	// +kubebuilder:default=APIKey
 	Type AuthType `json:"type,omitempty"`
 
+	// apiKey configures the gateway's key check with auth.type APIKey and
+	// exposure.policies EnvoyGateway.
+	// +optional
+	APIKey *APIKeyAuth `json:"apiKey,omitempty"`
+
 	// oauth2 configures token validation with auth.type OAuth2.
 	// +optional
 	OAuth2 *OAuth2 `json:"oauth2,omitempty"`
+}
+
+// APIKeyAuth configures how the gateway reads and accepts a tenant's API key.
+type APIKeyAuth struct {
+	// header is the request header clients send the key in.
+	// +optional
+	// +kubebuilder:default=x-api-key
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z0-9][-A-Za-z0-9_]*$')",message="auth.apiKey.header must be an HTTP header name of letters, digits, - and _, e.g. x-api-key"
+	// +kubebuilder:validation:XValidation:rule="!(self.lowerAscii() in ['authorization', 'host', 'cookie', 'x-tenant', 'content-type', 'content-length', 'transfer-encoding', 'connection'])",message="auth.apiKey.header must not be a header HTTP or the platform gives another meaning (Authorization, Host, Cookie, X-Tenant, Content-Type, Content-Length, Transfer-Encoding, Connection): use e.g. x-api-key"
+	Header string `json:"header,omitempty"`
+
+	// rotationGracePeriod is how long the previous key keeps working at the gateway after
+	// the tenant's key is rotated (tenancy.openplatform.io/rotate-credentials), so that
+	// clients can switch without an outage. 0s drops it at once.
+	// +optional
+	// +kubebuilder:default="0s"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+([.][0-9]+)?(h|m|s|ms))+$')",message="auth.apiKey.rotationGracePeriod must be a duration of hours, minutes and seconds such as 0s, 1h or 30m (no days: write 168h for a week)"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^([0-9]+([.][0-9]+)?(h|m|s|ms))+$') || duration(self) <= duration('720h')",message="auth.apiKey.rotationGracePeriod must be at most 720h (30 days), e.g. 24h"
+	RotationGracePeriod metav1.Duration `json:"rotationGracePeriod,omitempty"`
 }
 
 // OAuth2 configures OAuth2 token validation.
@@ -319,6 +375,23 @@ type OAuth2 struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=256
 	Audience string `json:"audience,omitempty"`
+
+	// jwksURI is where the issuer publishes the keys that sign its tokens; the gateway
+	// fetches them to verify signatures. Required with exposure.policies EnvoyGateway.
+	// +optional
+	// +kubebuilder:validation:MaxLength=512
+	// +kubebuilder:validation:XValidation:rule="self.matches('^https://[^/?#[:space:]]+(/[^[:space:]]*)?$')",message="auth.oauth2.jwksURI must be an https:// URL, e.g. https://id.example.com/.well-known/jwks.json"
+	JWKSURI string `json:"jwksURI,omitempty"`
+
+	// tenantClaim is the token claim that must equal the tenant's name: the gateway refuses
+	// a token on every route but its tenant's, so one tenant's token never reaches another
+	// tenant's instance.
+	// +optional
+	// +kubebuilder:default=tenant
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z0-9_][-A-Za-z0-9_.:/]*$')",message="auth.oauth2.tenantClaim must be a claim name of letters, digits and - _ . : /, e.g. tenant"
+	TenantClaim string `json:"tenantClaim,omitempty"`
 }
 
 // ApiProductStatus is the observed state of an ApiProduct.

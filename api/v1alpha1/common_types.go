@@ -120,6 +120,9 @@ const (
 	ReasonInvalidLimitRange = "InvalidLimitRange"
 	// ReasonNameCollision: two products of a tenant would make objects of the same name.
 	ReasonNameCollision = "NameCollision"
+	// ReasonGatewayPoliciesUnavailable: a product asks for gateway policies whose CRDs are
+	// not installed, so it gets no route (ProductsReady).
+	ReasonGatewayPoliciesUnavailable = "GatewayPoliciesUnavailable"
 	// ReasonRolloutFailed: a tenant a rollout moved failed; the rollout stopped.
 	ReasonRolloutFailed = "RolloutFailed"
 	// ReasonRollingOut: a rollout is moving tenants to a new revision.

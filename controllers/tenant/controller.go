@@ -3,6 +3,7 @@ package tenant
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -15,6 +16,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -23,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
 	"github.com/openplatform/tenant-operator/internal/apply"
@@ -43,6 +46,12 @@ type Reconciler struct {
 	// OperatorNamespace is the operator's own namespace, reserved: it never becomes a
 	// tenant namespace.
 	OperatorNamespace string
+
+	// controller and cache start the watches of kinds whose CRD is installed after start.
+	controller controller.Controller
+	cache      cache.Cache
+	// watching holds the names of the kinds with a CRD that are watched.
+	watching sync.Map
 }
 
 // +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=tenants,verbs=get;list;watch;patch
@@ -59,6 +68,7 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=services;secrets,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=gateway.envoyproxy.io,resources=securitypolicies;backendtrafficpolicies,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get;list;watch
 
 // staleStatusRequeue is how soon a pass whose status write found the Tenant changed since
@@ -138,12 +148,6 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 // SetupWithManager wires the reconciler: Tenants, the objects it manages (mapped back by the
 // tenant label), namespaces that a Tenant asks for, and the ServicePlans tenants are on.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
-	byTenantLabel := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
-		if name := o.GetLabels()[tenancyv1alpha1.LabelTenant]; name != "" {
-			return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: name}}}
-		}
-		return nil
-	})
 	workers := r.Concurrency
 	if workers < 1 {
 		workers = 8
@@ -156,17 +160,51 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 			finalizerRemoved))).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.tenantsForNamespace))
 	for _, k := range apply.Kinds {
-		if k.Watched {
+		if k.Watched && k.CRD == "" {
 			b = b.Watches(k.New(), byTenantLabel)
 		}
 	}
-	return b.
+	crds := map[string]bool{}
+	for _, k := range apply.Kinds {
+		if k.CRD != "" {
+			crds[k.CRD] = true
+		}
+	}
+	c, err := b.
 		Watches(&tenancyv1alpha1.ServicePlan{}, handler.EnqueueRequestsFromMapFunc(r.tenantsForPlan),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&tenancyv1alpha1.ApiProduct{}, r.productEvents()).
-		WatchesMetadata(&apiextensionsv1.CustomResourceDefinition{}, handler.EnqueueRequestsFromMapFunc(r.tenantsForRouteCRD),
-			builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetName() == index.HTTPRouteCRD }))).
-		Complete(r)
+		WatchesMetadata(&apiextensionsv1.CustomResourceDefinition{}, handler.EnqueueRequestsFromMapFunc(r.tenantsForCRD),
+			builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool { return crds[o.GetName()] }))).
+		Build(r)
+	if err != nil {
+		return err
+	}
+	r.controller, r.cache = c, mgr.GetCache()
+	return nil
+}
+
+// byTenantLabel maps one of the operator's objects to its tenant.
+var byTenantLabel = handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+	if name := o.GetLabels()[tenancyv1alpha1.LabelTenant]; name != "" {
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: name}}}
+	}
+	return nil
+})
+
+// watch starts watching a kind whose CRD is installed (once): a change to one of the
+// operator's objects of the kind reconciles its tenant, as for the built-in kinds.
+func (r *Reconciler) watch(ctx context.Context, k apply.Kind) {
+	if r.controller == nil || !k.Watched {
+		return
+	}
+	if _, started := r.watching.LoadOrStore(k.Name, true); started {
+		return
+	}
+	if err := r.controller.Watch(source.Kind(r.cache, k.New(), byTenantLabel)); err != nil {
+		r.watching.Delete(k.Name)
+		log.FromContext(ctx).Error(err, "watching a kind whose CRD was installed", "kind", k.Name)
+	}
 }
 
 // finalizerRemoved passes updates that take the cleanup finalizer off a Tenant that is not
@@ -293,9 +331,10 @@ func newlyMoving(old, cur *tenancyv1alpha1.RolloutStatus) []string {
 	return names
 }
 
-// tenantsForRouteCRD maps the HTTPRoute CRD (installed or removed) to every tenant, so that
-// routes of exposed products appear once the Gateway API is installed.
-func (r *Reconciler) tenantsForRouteCRD(ctx context.Context, _ client.Object) []reconcile.Request {
+// tenantsForCRD maps the CRD of a kind the operator writes (installed or removed) to every
+// tenant, so that routes of exposed products appear once the Gateway API is installed, and
+// disappear with their gateway policies' CRDs.
+func (r *Reconciler) tenantsForCRD(ctx context.Context, _ client.Object) []reconcile.Request {
 	names := map[string]bool{}
 	r.addTenants(ctx, names)
 	return requests(names)

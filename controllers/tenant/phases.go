@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -55,6 +57,13 @@ type tenantScope struct {
 func (s *tenantScope) fail(kind string, err error) {
 	if c := conditionOf(kind); s.failures[c] == nil {
 		s.failures[c] = err
+	}
+}
+
+// requeueAfter asks for the tenant to be reconciled again within d.
+func (s *tenantScope) requeueAfter(d time.Duration) {
+	if d > 0 && (s.result.RequeueAfter == 0 || d < s.result.RequeueAfter) {
+		s.result.RequeueAfter = d
 	}
 }
 
@@ -242,9 +251,13 @@ func (r *Reconciler) productsPhase(ctx context.Context, s *tenantScope) (bool, e
 		return false, nil
 	}
 	s.planned = planned
-	if planned.routesPending {
-		// The HTTPRoute CRD was just installed and its API is not served yet.
-		s.result.RequeueAfter = routesPendingRequeue
+	if planned.crdsPending {
+		// A CRD an exposed product needs was just installed and its API is not served yet.
+		s.requeueAfter(crdsPendingRequeue)
+	}
+	if !planned.keysExpire.IsZero() {
+		// A rotated API key stops working at the gateway then.
+		s.requeueAfter(time.Until(planned.keysExpire) + time.Second)
 	}
 	if s.keepProducts() {
 		return false, nil
@@ -290,6 +303,7 @@ func (r *Reconciler) observePhase(ctx context.Context, s *tenantScope) (bool, er
 				s.fail(render.KindDeployment, err)
 			}
 			s.outcome.Ready, s.outcome.Health = ready, health
+			s.outcome.PoliciesUnavailable = policiesUnavailable(s.planned.unavailable)
 			s.zeroShare = conditions.ZeroShares(s.t, s.plan, s.planned.resolved)
 		}
 	}
@@ -300,4 +314,15 @@ func (r *Reconciler) observePhase(ctx context.Context, s *tenantScope) (bool, er
 	}
 	s.overBudget = over
 	return false, nil
+}
+
+// policiesUnavailable says which products get no route because the CRDs of their gateway
+// policies are not installed, or "".
+func policiesUnavailable(products []string) string {
+	if len(products) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("Product %s asks for gateway policies (exposure.policies EnvoyGateway), but the Envoy Gateway CRDs (%s) are not installed: "+
+		"no HTTPRoute is made, since an open route would serve the API without auth or rate limit. Install Envoy Gateway, or set the ApiProduct's exposure.policies to None.",
+		strings.Join(products, ", "), strings.Join(render.PolicyCRDs(), ", "))
 }

@@ -12,20 +12,17 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
+	"github.com/openplatform/tenant-operator/internal/apply"
 	"github.com/openplatform/tenant-operator/internal/conditions"
 	"github.com/openplatform/tenant-operator/internal/health"
-	"github.com/openplatform/tenant-operator/internal/index"
 	"github.com/openplatform/tenant-operator/internal/render"
 	"github.com/openplatform/tenant-operator/internal/revision"
 	"github.com/openplatform/tenant-operator/internal/rollout"
 )
-
-// httpRouteGK is the Gateway API HTTPRoute kind; routes are made only when it is installed.
-var httpRouteGK = schema.GroupKind{Group: "gateway.networking.k8s.io", Kind: "HTTPRoute"}
 
 // productPlan is the outcome of resolving and rendering a tenant's products.
 type productPlan struct {
@@ -33,9 +30,19 @@ type productPlan struct {
 	objects  []render.Object
 	// routes is whether the HTTPRoute kind is served.
 	routes bool
-	// routesPending is set when an exposed product has no route because the HTTPRoute CRD
-	// exists but its API is not served yet (it was just installed): check again shortly.
-	routesPending bool
+	// policies is, by product, whether the CRDs of the gateway policies it asks for are
+	// served (products without gateway policies are not listed).
+	policies map[string]bool
+	// unavailable are the products that ask for gateway policies whose CRDs are not
+	// installed: they get no route (fail closed).
+	unavailable []string
+	// crdsPending is set when an exposed product has no route because a CRD it needs (the
+	// HTTPRoute's, a gateway policy's) exists but its API is not served yet (it was just
+	// installed): check again shortly.
+	crdsPending bool
+	// keysExpire is when the first previous API key still accepted at the gateway expires:
+	// the tenant is reconciled again then, to drop it.
+	keysExpire time.Time
 	// err is set when the products cannot be resolved (a missing product or version):
 	// nothing product-related is written or pruned then.
 	err *render.ResolveError
@@ -56,20 +63,30 @@ func (r *Reconciler) planProducts(ctx context.Context, t *tenancyv1alpha1.Tenant
 		previous[resolved[i].Product.Name] = r.assignRevision(ctx, t, &resolved[i])
 	}
 	routes := r.routesInstalled(ctx)
-	out := &productPlan{resolved: resolved, routes: routes, previous: previous}
-	if !routes {
-		for _, rp := range resolved {
-			if rp.Product.Spec.Exposure != nil && r.routeCRDJustInstalled(ctx) {
-				out.routesPending = true
-				break
+	out := &productPlan{resolved: resolved, routes: routes, previous: previous, policies: map[string]bool{}}
+	for _, rp := range resolved {
+		if rp.Product.Spec.Exposure == nil {
+			continue
+		}
+		if !routes && r.crdJustInstalled(ctx, render.HTTPRouteCRD) {
+			out.crdsPending = true
+		}
+		p := render.Policies(rp.Product)
+		if p == nil {
+			continue
+		}
+		if out.policies[rp.Product.Name] = r.policiesInstalled(ctx, p); !out.policies[rp.Product.Name] {
+			out.unavailable = append(out.unavailable, rp.Product.Name)
+			for _, crd := range p.CRDs() {
+				out.crdsPending = out.crdsPending || r.crdJustInstalled(ctx, crd)
 			}
 		}
 	}
-	if cerr := nameCollision(t, resolved, routes); cerr != nil {
+	if cerr := nameCollision(t, resolved, routes, out.policies); cerr != nil {
 		return &productPlan{err: cerr}, nil
 	}
 	for _, rp := range resolved {
-		in := render.ProductInput{Tenant: t, Resolved: rp, Routes: routes}
+		in := render.ProductInput{Tenant: t, Resolved: rp, Routes: routes, Policies: out.policies[rp.Product.Name]}
 		switch {
 		case render.UsesAPIKey(rp.Product) && usable[rp.Namespace]:
 			cred, err := r.credential(ctx, t, rp)
@@ -81,6 +98,13 @@ func (r *Reconciler) planProducts(ctx context.Context, t *tenancyv1alpha1.Tenant
 			// Nothing is written into a namespace the tenant cannot use (another tenant's,
 			// reserved, terminating), so its key is not looked up there either.
 			in.Credential = &render.Credential{}
+		}
+		if in.Credential != nil && render.RouteMade(rp, routes, in.Policies) && render.Policies(rp.Product) != nil {
+			keys, expires := r.gatewayKeys(ctx, t, rp, in.Credential.Key)
+			in.GatewayKeys = keys
+			if !expires.IsZero() && (out.keysExpire.IsZero() || expires.Before(out.keysExpire)) {
+				out.keysExpire = expires
+			}
 		}
 		out.objects = append(out.objects, render.Product(in)...)
 	}
@@ -128,10 +152,10 @@ func (r *Reconciler) assignRevision(ctx context.Context, t *tenancyv1alpha1.Tena
 // kind and name in one namespace (product a with component b-c and product a-b with
 // component c both make a-b-c): the operator would rewrite one with the other on every
 // pass. Nothing of the tenant's products is written or pruned while it stands.
-func nameCollision(t *tenancyv1alpha1.Tenant, resolved []render.Resolved, routes bool) *render.ResolveError {
+func nameCollision(t *tenancyv1alpha1.Tenant, resolved []render.Resolved, routes bool, policies map[string]bool) *render.ResolveError {
 	made := map[render.Key]string{}
 	for _, rp := range resolved {
-		in := render.ProductInput{Tenant: t, Resolved: rp, Routes: routes}
+		in := render.ProductInput{Tenant: t, Resolved: rp, Routes: routes, Policies: policies[rp.Product.Name]}
 		if render.UsesAPIKey(rp.Product) {
 			in.Credential = &render.Credential{}
 		}
@@ -165,34 +189,71 @@ func (r *Reconciler) fetchProducts(ctx context.Context, t *tenancyv1alpha1.Tenan
 	return products, nil
 }
 
-// routesInstalled reports whether the HTTPRoute kind is served by the cluster. The HTTPRoute
-// CRD is watched (by name, metadata only), so a cluster without the Gateway API is answered
-// from the cache: asking the REST mapper would send discovery requests on every reconcile,
-// as it looks a missing group up again each time. Once the CRD exists the mapper decides
-// (it finds the kind as soon as the API server serves it).
+// routesInstalled reports whether the HTTPRoute kind is served by the cluster.
 func (r *Reconciler) routesInstalled(ctx context.Context) bool {
+	k, _ := apply.KindOf(render.KindHTTPRoute)
+	return r.served(ctx, k)
+}
+
+// policiesInstalled reports whether every kind of a gateway policy provider is served.
+func (r *Reconciler) policiesInstalled(ctx context.Context, p render.PolicyProvider) bool {
+	for _, crd := range p.CRDs() {
+		if k, ok := kindOfCRD(crd); !ok || !r.served(ctx, k) {
+			return false
+		}
+	}
+	return true
+}
+
+// kindOfCRD is the kind the operator writes that a CRD defines.
+func kindOfCRD(crd string) (apply.Kind, bool) {
+	for _, k := range apply.Kinds {
+		if k.CRD == crd {
+			return k, true
+		}
+	}
+	return apply.Kind{}, false
+}
+
+// served reports whether a kind is served by the cluster; built-in kinds always are. A
+// kind's CRD is watched (metadata only), so a cluster without it is answered from the
+// cache: asking the REST mapper would send discovery requests on every reconcile, as it
+// looks a missing group up again each time. Once the CRD exists the mapper decides (it
+// finds the kind as soon as the API server serves it), and the kind's objects are watched
+// from then on.
+func (r *Reconciler) served(ctx context.Context, k apply.Kind) bool {
+	if k.CRD == "" {
+		return true
+	}
 	if r.RESTMapper() == nil {
 		return false
 	}
 	crd := &metav1.PartialObjectMetadata{}
 	crd.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
-	if err := r.Get(ctx, client.ObjectKey{Name: index.HTTPRouteCRD}, crd); err != nil {
+	if err := r.Get(ctx, client.ObjectKey{Name: k.CRD}, crd); err != nil {
 		return false
 	}
 	if !crd.DeletionTimestamp.IsZero() {
-		return false // being uninstalled: the API server refuses new routes, and removes the old ones
+		return false // being uninstalled: the API server refuses new objects, and removes the old ones
 	}
-	_, err := r.RESTMapper().RESTMapping(httpRouteGK, "v1")
-	return err == nil
+	gvk, err := apiutil.GVKForObject(k.New(), r.Scheme())
+	if err != nil {
+		return false
+	}
+	if _, err := r.RESTMapper().RESTMapping(gvk.GroupKind(), gvk.Version); err != nil {
+		return false
+	}
+	r.watch(ctx, k)
+	return true
 }
 
-// routeCRDJustInstalled reports whether the HTTPRoute CRD (which the operator watches by
-// name) was created in the last two minutes: its API may not be served yet. An older CRD
-// that does not serve v1 (an old Gateway API release) is not waited for.
-func (r *Reconciler) routeCRDJustInstalled(ctx context.Context) bool {
+// crdJustInstalled reports whether a CRD (which the operator watches) was created in the
+// last two minutes: its API may not be served yet. An older CRD that does not serve the
+// version the operator writes (an old release) is not waited for.
+func (r *Reconciler) crdJustInstalled(ctx context.Context, name string) bool {
 	crd := &metav1.PartialObjectMetadata{}
 	crd.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
-	if err := r.Get(ctx, client.ObjectKey{Name: index.HTTPRouteCRD}, crd); err != nil {
+	if err := r.Get(ctx, client.ObjectKey{Name: name}, crd); err != nil {
 		return false
 	}
 	return time.Since(crd.CreationTimestamp.Time) < 2*time.Minute
@@ -281,7 +342,7 @@ func (r *Reconciler) productStatus(ctx context.Context, t *tenancyv1alpha1.Tenan
 		st := tenancyv1alpha1.ProductStatus{
 			Name: rp.Product.Name, Version: rp.Version.Name, Namespace: rp.Namespace,
 			Revision: rp.Revision, PreviousRevision: pp.previous[rp.Product.Name],
-			Endpoint: render.Endpoint(t, rp, pp.routes),
+			Endpoint: render.Endpoint(t, rp, render.RouteMade(rp, pp.routes, pp.policies[rp.Product.Name])),
 		}
 		if render.UsesAPIKey(rp.Product) {
 			st.CredentialsSecret = render.CredentialsName(rp.Product.Name)
@@ -335,4 +396,16 @@ func (r *Reconciler) deprecatedVersionEvents(ctx context.Context, t *tenancyv1al
 			}
 		}
 	}
+}
+
+// gatewayKeys are the API keys the gateway accepts for a tenant's product: the current one
+// and, for the product's rotationGracePeriod after a rotation, the one it replaced (read
+// from the keys Secret the gateway has now). It returns when that previous key expires.
+func (r *Reconciler) gatewayKeys(ctx context.Context, t *tenancyv1alpha1.Tenant, rp render.Resolved, current string) (*render.GatewayKeys, time.Time) {
+	live := &corev1.Secret{}
+	err := r.Get(ctx, client.ObjectKey{Namespace: rp.Namespace, Name: render.GatewayKeysName(rp.Product.Name)}, live)
+	if err != nil || live.Labels[tenancyv1alpha1.LabelTenant] != t.Name {
+		live = nil
+	}
+	return render.NextGatewayKeys(t.Name, current, live, render.RotationGracePeriod(rp.Product), time.Now())
 }

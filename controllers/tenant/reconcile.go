@@ -21,9 +21,9 @@ import (
 	"github.com/openplatform/tenant-operator/internal/render"
 )
 
-// routesPendingRequeue is how soon a tenant with an exposed product looks again for the
-// HTTPRoute API after its CRD appeared.
-const routesPendingRequeue = 2 * time.Second
+// crdsPendingRequeue is how soon a tenant with an exposed product looks again for the
+// HTTPRoute or gateway policy API after its CRD appeared.
+const crdsPendingRequeue = 2 * time.Second
 
 // conditionOf says which condition reports the state of an object of a kind.
 func conditionOf(kind string) string {
@@ -62,16 +62,21 @@ func lost(states []conditions.Namespace) map[string]bool {
 // tenant-egress after a plan opens egress, or tenant-limits after it drops its limitRange)
 // in namespaces the tenant keeps, and every object of the tenant in a namespace it lost to
 // another tenant (nothing of one tenant stays in another's namespace).
+//
+// Kinds are pruned in the reverse of the order they are written, so that a route goes
+// before the gateway policies that guard it.
 func (r *Reconciler) pruneChildren(ctx context.Context, t *tenancyv1alpha1.Tenant, desired map[render.Key]bool, usable, lost map[string]bool, keepProducts bool, fail func(kind string, err error)) {
-	for _, k := range namespacedKinds() {
+	kinds := namespacedKinds()
+	for i := len(kinds) - 1; i >= 0; i-- {
+		k := kinds[i]
 		kind := k.Name
 		// While products cannot be resolved, their objects are kept, except in lost namespaces.
 		keep := keepProducts && k.Product
 		if keep && len(lost) == 0 {
 			continue
 		}
-		if kind == render.KindHTTPRoute && !r.routesInstalled(ctx) {
-			continue // no Gateway API, no routes
+		if !r.served(ctx, k) {
+			continue // not installed: there are none
 		}
 		list, err := r.listManaged(ctx, kind, t.Name)
 		if err != nil {
@@ -111,7 +116,7 @@ func (r *Reconciler) listManaged(ctx context.Context, kind, tenant string, opts 
 		tenancyv1alpha1.LabelTenant:    tenant,
 	})
 	if err := r.List(ctx, list, opts...); err != nil {
-		if kind == render.KindHTTPRoute && meta.IsNoMatchError(err) { // no Gateway API, no routes
+		if k, _ := apply.KindOf(kind); k.CRD != "" && meta.IsNoMatchError(err) { // not installed: there are none
 			return nil, nil
 		}
 		return nil, fmt.Errorf("listing %s of tenant %s: %w", kind, tenant, err)

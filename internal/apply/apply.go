@@ -55,8 +55,12 @@ type Kind struct {
 	// changes gets its tenants new owner bindings).
 	Immutable []string
 	// Watched kinds reconcile their tenant when one of the operator's objects of the kind
-	// changes (namespaces are watched on their own; HTTPRoutes may not be installed).
+	// changes (namespaces are watched on their own). Kinds with a CRD are watched once it is
+	// installed.
 	Watched bool
+	// CRD names the CustomResourceDefinition of a kind that is not built into Kubernetes:
+	// the kind may not be installed, and is written, listed and watched only while it is.
+	CRD string
 }
 
 // Kinds are the kinds the operator writes, in the order it writes them.
@@ -81,8 +85,34 @@ var Kinds = []Kind{
 		Namespaced: true, Product: true, Condition: tenancyv1alpha1.ConditionProductsReady, Watched: true},
 	{Name: render.KindSecret, New: func() client.Object { return &corev1.Secret{} }, NewList: func() client.ObjectList { return &corev1.SecretList{} },
 		Namespaced: true, Product: true, Condition: tenancyv1alpha1.ConditionProductsReady, Watched: true},
+	// Gateway policies come before the route they guard: a route is never written before
+	// them, and pruning (in the reverse order) deletes it first.
+	{Name: render.KindSecurityPolicy, New: envoyGateway(render.KindSecurityPolicy), NewList: envoyGatewayList(render.KindSecurityPolicy),
+		Namespaced: true, Product: true, Condition: tenancyv1alpha1.ConditionProductsReady, CRD: render.SecurityPolicyCRD, Watched: true},
+	{Name: render.KindBackendTrafficPolicy, New: envoyGateway(render.KindBackendTrafficPolicy), NewList: envoyGatewayList(render.KindBackendTrafficPolicy),
+		Namespaced: true, Product: true, Condition: tenancyv1alpha1.ConditionProductsReady, CRD: render.BackendTrafficPolicyCRD, Watched: true},
 	{Name: render.KindHTTPRoute, New: func() client.Object { return &gatewayv1.HTTPRoute{} }, NewList: func() client.ObjectList { return &gatewayv1.HTTPRouteList{} },
-		Namespaced: true, Product: true, Condition: tenancyv1alpha1.ConditionProductsReady},
+		Namespaced: true, Product: true, Condition: tenancyv1alpha1.ConditionProductsReady, CRD: render.HTTPRouteCRD, Watched: true},
+}
+
+// envoyGateway makes empty Envoy Gateway objects of a kind: the operator has no Go types
+// for them, so they are read as unstructured objects.
+func envoyGateway(kind string) func() client.Object {
+	return func() client.Object {
+		u := &unstructured.Unstructured{}
+		u.SetAPIVersion(render.EnvoyGatewayGroup + "/" + render.EnvoyGatewayVersion)
+		u.SetKind(kind)
+		return u
+	}
+}
+
+func envoyGatewayList(kind string) func() client.ObjectList {
+	return func() client.ObjectList {
+		u := &unstructured.UnstructuredList{}
+		u.SetAPIVersion(render.EnvoyGatewayGroup + "/" + render.EnvoyGatewayVersion)
+		u.SetKind(kind + "List")
+		return u
+	}
 }
 
 // KindOf returns the Kind of a name, and whether the operator writes it.

@@ -14,6 +14,8 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	gatewayapplyconfiguration "sigs.k8s.io/gateway-api/applyconfiguration"
 	"sigs.k8s.io/structured-merge-diff/v6/typed"
+
+	"github.com/openplatform/tenant-operator/internal/render"
 )
 
 // converters turn objects into values typed by the API's own schema: client-go's for the
@@ -27,6 +29,25 @@ var converters = sync.OnceValues(func() (builtin, gateway managedfields.TypeConv
 	}
 	return applyconfigurations.NewTypeConverter(clientgoscheme.Scheme), gatewayapplyconfiguration.NewTypeConverter(gw)
 })
+
+// deduced types objects by their content alone (structured-merge-diff's deduced type).
+type deduced struct{}
+
+func (deduced) ObjectToTyped(o runtime.Object, opts ...typed.ValidationOptions) (*typed.TypedValue, error) {
+	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
+	if err != nil {
+		return nil, err
+	}
+	return typed.DeducedParseableType.FromUnstructured(u, opts...)
+}
+
+func (deduced) TypedToObject(v *typed.TypedValue) (runtime.Object, error) {
+	m, ok := v.AsValue().Unstructured().(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("a typed value that is not an object")
+	}
+	return &unstructured.Unstructured{Object: m}, nil
+}
 
 // Changes reports whether applying desired (an object the operator would apply) would
 // change live (the object as the API server has it, with apiVersion and kind taken from
@@ -49,8 +70,13 @@ func Changes(live, desired map[string]any) (bool, error) {
 	}
 	builtin, gateway := converters()
 	conv := builtin
-	if gvk.Group == gatewayv1.GroupName {
+	switch gvk.Group {
+	case gatewayv1.GroupName:
 		conv = gateway
+	case render.EnvoyGatewayGroup:
+		// No schema at hand: maps merge key by key and lists are atomic, so the policies are
+		// written with the values the CRDs default inside lists.
+		conv = deduced{}
 	}
 	withType := make(map[string]any, len(live)+2)
 	for k, v := range live {

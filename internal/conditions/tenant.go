@@ -60,13 +60,16 @@ type ProductOutcome struct {
 	Err          *render.ResolveError
 	// Health says why products that are not available are not (from their Deployments).
 	Health ProductHealth
+	// PoliciesUnavailable says which exposed products get no route because the CRDs of
+	// their gateway policies are not installed; "" when none.
+	PoliciesUnavailable string
 }
 
 // Stalled reports whether the products cannot become available without a change by
-// someone: they cannot be resolved, or their Deployments' Pods are refused or missed their
-// progress deadline.
+// someone: they cannot be resolved, their gateway policies' CRDs are missing, or their
+// Deployments' Pods are refused or missed their progress deadline.
 func (p ProductOutcome) Stalled() bool {
-	return p.Err != nil || (p.Ready < p.Total && (p.Health.Rejected != "" || p.Health.Deadline != ""))
+	return p.Err != nil || p.PoliciesUnavailable != "" || (p.Ready < p.Total && (p.Health.Rejected != "" || p.Health.Deadline != ""))
 }
 
 func SetTenant(t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan, states []Namespace, failures map[string]error, overBudget, zeroShare string, products ProductOutcome) {
@@ -144,6 +147,8 @@ func setProductsReady(t *tenancyv1alpha1.Tenant, failures map[string]error, p Pr
 	case failures[tenancyv1alpha1.ConditionProductsReady] != nil:
 		set(t, tenancyv1alpha1.ConditionProductsReady, metav1.ConditionFalse, FailureReason(failures[tenancyv1alpha1.ConditionProductsReady]),
 			failures[tenancyv1alpha1.ConditionProductsReady].Error())
+	case p.PoliciesUnavailable != "":
+		set(t, tenancyv1alpha1.ConditionProductsReady, metav1.ConditionFalse, tenancyv1alpha1.ReasonGatewayPoliciesUnavailable, p.PoliciesUnavailable)
 	case p.Total == 0:
 		set(t, tenancyv1alpha1.ConditionProductsReady, metav1.ConditionTrue, tenancyv1alpha1.ReasonNoProducts,
 			"The tenant has no API products.")

@@ -8,6 +8,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
+	"github.com/openplatform/tenant-operator/internal/render"
 )
 
 // Field indexes on Tenants and ServicePlans.
@@ -22,7 +23,7 @@ const (
 	TenantProduct = "products"
 
 	// HTTPRouteCRD is the name of the Gateway API HTTPRoute CRD.
-	HTTPRouteCRD = "httproutes.gateway.networking.k8s.io"
+	HTTPRouteCRD = render.HTTPRouteCRD
 )
 
 // Setup registers the field indexes the reconcilers use to fan out events.

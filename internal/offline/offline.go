@@ -28,6 +28,9 @@ import (
 type Options struct {
 	// GatewayAPI says the cluster serves HTTPRoutes, so exposed products get one.
 	GatewayAPI bool
+	// GatewayPolicies says the CRDs of the products' gateway policies (Envoy Gateway's) are
+	// installed; without them a product with exposure.policies EnvoyGateway gets no route.
+	GatewayPolicies bool
 }
 
 // Input is the manifests read from files.
@@ -253,10 +256,11 @@ func tenantObjects(in *Input, t *tenancyv1alpha1.Tenant, opts Options) ([]map[st
 		return nil, nil, fmt.Errorf("%s: %s", rerr.Reason, rerr.Message)
 	}
 	for _, rp := range resolved {
-		pin := render.ProductInput{Tenant: t, Resolved: rp, Routes: opts.GatewayAPI}
+		pin := render.ProductInput{Tenant: t, Resolved: rp, Routes: opts.GatewayAPI, Policies: opts.GatewayPolicies}
 		if render.UsesAPIKey(rp.Product) {
 			pin.Credential = &render.Credential{Key: credentialPlaceholder,
 				Rotation: t.Annotations[tenancyv1alpha1.AnnotationRotateCredentials]}
+			pin.GatewayKeys = &render.GatewayKeys{Current: credentialPlaceholder}
 		}
 		objects = append(objects, render.Product(pin)...)
 	}
@@ -280,7 +284,13 @@ func tenantObjects(in *Input, t *tenancyv1alpha1.Tenant, opts Options) ([]map[st
 		}
 		if o.Kind == render.KindSecret {
 			// The key is generated in the cluster: show where it goes, not a value.
-			m["stringData"] = map[string]any{render.CredentialsKey: "<" + credentialPlaceholder + ">"}
+			placeholders := map[string]any{}
+			if data, ok := m["data"].(map[string]any); ok {
+				for k := range data {
+					placeholders[k] = "<" + credentialPlaceholder + ">"
+				}
+			}
+			m["stringData"] = placeholders
 			delete(m, "data")
 		}
 		out = append(out, m)

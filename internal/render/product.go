@@ -27,6 +27,9 @@ const (
 	KindService    = "Service"
 	KindSecret     = "Secret"
 	KindHTTPRoute  = "HTTPRoute"
+
+	// HTTPRouteCRD is the name of the Gateway API HTTPRoute CRD.
+	HTTPRouteCRD = "httproutes.gateway.networking.k8s.io"
 )
 
 // Names, keys and environment of product objects.
@@ -194,6 +197,21 @@ type ProductInput struct {
 	Credential *Credential
 	// Routes is true when the HTTPRoute kind is installed in the cluster.
 	Routes bool
+	// Policies is true when the CRDs of the product's gateway policy provider are
+	// installed (see Policies); without them a product that asks for gateway policies gets
+	// no route.
+	Policies bool
+	// GatewayKeys are the keys the gateway accepts, for a product with API key auth and
+	// gateway policies.
+	GatewayKeys *GatewayKeys
+}
+
+// RouteMade reports whether a tenant's product gets an HTTPRoute: it is exposed, the
+// HTTPRoute kind is served and, when the product asks for gateway policies, their CRDs
+// are installed too (a route without its policies would serve the API without auth or
+// rate limit).
+func RouteMade(r Resolved, routes, policies bool) bool {
+	return r.Product.Spec.Exposure != nil && routes && (Policies(r.Product) == nil || policies)
 }
 
 // UsesAPIKey reports whether a product hands out per-tenant API keys.
@@ -209,7 +227,8 @@ func ComponentName(product, component string) string { return product + "-" + co
 
 // Product renders a tenant's instance of a product: a Deployment per component, a Service
 // per component with a port, the credentials Secret for APIKey auth and an HTTPRoute when
-// the product is exposed and the HTTPRoute kind exists.
+// the product is exposed and the HTTPRoute kind exists, preceded by its gateway policies
+// when the product has them (and with none of the two while their CRDs are missing).
 func Product(in ProductInput) []Object {
 	r := in.Resolved
 	var out []Object
@@ -223,8 +242,11 @@ func Product(in ProductInput) []Object {
 			out = append(out, service(in.Tenant, r, c))
 		}
 	}
-	if e := r.Product.Spec.Exposure; e != nil && in.Routes {
-		out = append(out, httpRoute(in.Tenant, r, e))
+	if RouteMade(r, in.Routes, in.Policies) {
+		if p := Policies(r.Product); p != nil {
+			out = append(out, p.Objects(in, r.Product.Name)...)
+		}
+		out = append(out, httpRoute(in.Tenant, r, r.Product.Spec.Exposure))
 	}
 	return out
 }
@@ -514,11 +536,11 @@ func DeprecationHeaders(p *tenancyv1alpha1.ApiProduct, version string) []Header 
 }
 
 // Endpoint is the URL a tenant reaches a product at: the route's hostname and path when the
-// product is exposed with a hostname and routes exist (the Gateway API is installed), else
-// the entrypoint Service inside the cluster.
-func Endpoint(t *tenancyv1alpha1.Tenant, r Resolved, routes bool) string {
+// product is exposed with a hostname and its route is made (see RouteMade), else the
+// entrypoint Service inside the cluster.
+func Endpoint(t *tenancyv1alpha1.Tenant, r Resolved, routed bool) string {
 	if e := r.Product.Spec.Exposure; e != nil {
-		if e.Hostname != "" && routes {
+		if e.Hostname != "" && routed {
 			return "https://" + Hostname(e.Hostname, t.Name) + PathPrefix(r.Product)
 		}
 		for _, c := range r.Version.Components {
