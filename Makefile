@@ -13,6 +13,8 @@ CRD_REF_DOCS_VERSION ?= v0.3.0
 HELM ?= $(LOCALBIN)/helm
 HELM_VERSION ?= v3.22.0
 HELM_K8S_MINOR ?= 37
+# Envoy Gateway: its CRDs and egctl (the translator the e2e tests check policies with).
+ENVOY_GATEWAY_VERSION ?= v1.9.1
 KUBECTL ?= kubectl
 DOCKER ?= docker
 
@@ -81,12 +83,12 @@ test-unit: ## Unit tests: pure code, no cluster (also the test harness's own tes
 	go test -count=1 ./api/... ./internal/... ./test/internal/...
 
 .PHONY: test-envtest
-test-envtest: k8s-binaries ## Controller tests against a real kube-apiserver and etcd (envtest, no controller-manager).
-	KUBEBUILDER_ASSETS=$(LOCALBIN) go test ./controllers/... -v -count=1 $(ENVTEST_FLAGS)
+test-envtest: k8s-binaries envoy-gateway ## Controller tests against a real kube-apiserver and etcd (envtest, no controller-manager).
+	KUBEBUILDER_ASSETS=$(LOCALBIN) ENVOY_GATEWAY_CRDS=$(LOCALBIN)/envoy-gateway/crds go test ./controllers/... -v -count=1 $(ENVTEST_FLAGS)
 
 .PHONY: test-e2e
-test-e2e: k8s-binaries build helm ## End-to-end tests: bin/manager against a kwok cluster of its own.
-	E2E_MANAGER=$(LOCALBIN)/manager E2E_HELM=$(HELM) go test ./test/e2e/... -v -count=1 -timeout 20m $(E2E_FLAGS)
+test-e2e: k8s-binaries build helm envoy-gateway ## End-to-end tests: bin/manager against a kwok cluster of its own (with Envoy Gateway's CRDs and egctl).
+	E2E_MANAGER=$(LOCALBIN)/manager E2E_HELM=$(HELM) E2E_ENVOY_GATEWAY_CRDS=$(LOCALBIN)/envoy-gateway/crds E2E_EGCTL=$(LOCALBIN)/egctl go test ./test/e2e/... -v -count=1 -timeout 20m $(E2E_FLAGS)
 
 # Flags for `make bench`, e.g. BENCH_ARGS='-tenants=200 -namespaces=3'.
 BENCH_ARGS ?=
@@ -156,6 +158,10 @@ $(LOCALBIN):
 .PHONY: k8s-binaries
 k8s-binaries: | $(LOCALBIN) ## Build etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok and kwokctl from source into bin/ (first time ~15 min).
 	@BIN_DIR=$(LOCALBIN) hack/build-cluster-binaries.sh
+
+.PHONY: envoy-gateway
+envoy-gateway: | $(LOCALBIN) ## Fetch Envoy Gateway v1.9.1's CRDs into bin/envoy-gateway/crds and build its egctl into bin/ (from the Go module proxy; first build ~10 min, then ~20 s).
+	@BIN_DIR=$(LOCALBIN) ENVOY_GATEWAY_VERSION=$(ENVOY_GATEWAY_VERSION) hack/envoy-gateway.sh
 
 .PHONY: controller-gen
 controller-gen: | $(LOCALBIN) ## Install controller-gen v0.23.0 into bin/ unless it is there.
