@@ -83,7 +83,7 @@ test-unit: ## Unit tests: pure code, no cluster (also the test harness's own tes
 	go test -count=1 ./api/... ./internal/... ./test/internal/...
 
 .PHONY: test-envtest
-test-envtest: k8s-binaries envoy-gateway ## Controller tests against a real kube-apiserver and etcd (envtest, no controller-manager).
+test-envtest: k8s-binaries envoy-gateway-crds ## Controller tests against a real kube-apiserver and etcd (envtest, no controller-manager).
 	KUBEBUILDER_ASSETS=$(LOCALBIN) ENVOY_GATEWAY_CRDS=$(LOCALBIN)/envoy-gateway/crds go test ./controllers/... -v -count=1 $(ENVTEST_FLAGS)
 
 .PHONY: test-e2e
@@ -160,8 +160,15 @@ k8s-binaries: | $(LOCALBIN) ## Build etcd, kube-apiserver, kube-controller-manag
 	@BIN_DIR=$(LOCALBIN) hack/build-cluster-binaries.sh
 
 .PHONY: envoy-gateway
-envoy-gateway: | $(LOCALBIN) ## Fetch Envoy Gateway v1.9.1's CRDs into bin/envoy-gateway/crds and build its egctl into bin/ (from the Go module proxy; first build ~10 min, then ~20 s).
-	@BIN_DIR=$(LOCALBIN) ENVOY_GATEWAY_VERSION=$(ENVOY_GATEWAY_VERSION) hack/envoy-gateway.sh
+envoy-gateway: envoy-gateway-crds egctl ## Envoy Gateway's CRDs and egctl, as the tests use them.
+
+.PHONY: envoy-gateway-crds
+envoy-gateway-crds: | $(LOCALBIN) ## Fetch Envoy Gateway v1.9.1's CRDs (gateway.envoyproxy.io) from its Go module into bin/envoy-gateway/crds.
+	@BIN_DIR=$(LOCALBIN) ENVOY_GATEWAY_VERSION=$(ENVOY_GATEWAY_VERSION) hack/envoy-gateway.sh crds
+
+.PHONY: egctl
+egctl: | $(LOCALBIN) ## Build Envoy Gateway v1.9.1's egctl (its translator checks the operator's policies) into bin/ (first build ~10 min, then ~20 s from the Go build cache).
+	@BIN_DIR=$(LOCALBIN) ENVOY_GATEWAY_VERSION=$(ENVOY_GATEWAY_VERSION) hack/envoy-gateway.sh egctl
 
 .PHONY: controller-gen
 controller-gen: | $(LOCALBIN) ## Install controller-gen v0.23.0 into bin/ unless it is there.

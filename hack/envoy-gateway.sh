@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fetches the parts of Envoy Gateway the tests and `make run` use, from its Go module (the
-# module proxy is the only network here), into bin/:
+# module proxy is the only network here), into bin/; `crds` or `egctl` fetches one of them,
+# no argument both:
 #   bin/envoy-gateway/crds/  Envoy Gateway's own CRDs (gateway.envoyproxy.io), the
 #                            generated/ set of its Helm chart (without the Gateway API
 #                            CRDs it bundles), installed server-side (envoyproxies is too
@@ -18,8 +19,11 @@ bin="${BIN_DIR:-$root/bin}"
 module=github.com/envoyproxy/gateway
 mkdir -p "$bin"
 
+want=${1:-all}
+case $want in crds | egctl | all) ;; *) echo "usage: envoy-gateway.sh [crds|egctl]" >&2; exit 2 ;; esac
+
 crds="$bin/envoy-gateway/crds"
-if [[ "$(cat "$bin/envoy-gateway/version" 2>/dev/null)" != "$version" ]]; then
+if [[ $want != egctl && "$(cat "$bin/envoy-gateway/version" 2>/dev/null)" != "$version" ]]; then
   echo "fetching the Envoy Gateway $version CRDs into $crds"
   dir=$(go mod download -json "$module@$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
   src="$dir/charts/gateway-helm/charts/crds/crds/generated"
@@ -31,7 +35,7 @@ if [[ "$(cat "$bin/envoy-gateway/version" 2>/dev/null)" != "$version" ]]; then
   echo "$version" >"$bin/envoy-gateway/version"
 fi
 
-if [[ "$(cat "$bin/.egctl-version" 2>/dev/null)" != "$version" || ! -x "$bin/egctl" ]]; then
+if [[ $want != crds ]] && [[ "$(cat "$bin/.egctl-version" 2>/dev/null)" != "$version" || ! -x "$bin/egctl" ]]; then
   echo "building egctl $version into $bin (from the Go build cache when warm, else ~10 min)"
   GOBIN="$bin" GOFLAGS=-mod=mod go install -ldflags '-s -w' "$module/cmd/egctl@$version"
   echo "$version" >"$bin/.egctl-version"

@@ -58,6 +58,15 @@ fi
 kubectl kustomize config/crd | kubectl wait --for=condition=Established --timeout=60s -f - >/dev/null
 
 if $dev_cluster; then
+  # What the samples' exposure needs: the Gateway API (standard channel, from the pinned Go
+  # module) and Envoy Gateway's policy CRDs (the payments sample has policies
+  # EnvoyGateway). No gateway runs here: the routes and policies are objects to look at.
+  step "installing the Gateway API and Envoy Gateway CRDs"
+  gateway_api=$(go list -m -f '{{.Dir}}' sigs.k8s.io/gateway-api)
+  kubectl apply --server-side -f "$gateway_api/config/crd/standard/" >/dev/null
+  "${make[@]}" envoy-gateway-crds
+  kubectl apply --server-side -f "$bin/envoy-gateway/crds/" >/dev/null
+  kubectl wait --for=condition=Established --timeout=60s crd --all >/dev/null
   step "applying the samples in config/samples/"
   kubectl apply -f config/samples/
   # A reader of the metrics: the ClusterRole metrics-reader as config/default names it,
@@ -90,6 +99,11 @@ A rollout to try (the reports sample moves globex, then the enterprise plan, the
   kubectl patch apiproduct reports --type=json -p '[{"op":"replace","path":"/spec/versions/0/components/0/image","value":"registry.k8s.io/e2e-test-images/agnhost:2.54"}]'
   kubectl wait --for=condition=Ready apiproduct/reports --timeout=5m
   kubectl events --for apiproduct/reports
+
+What the gateway would enforce for acme's payments (policies EnvoyGateway: API key, rate limit):
+
+  kubectl get securitypolicy,backendtrafficpolicy,httproute -n acme payments -o yaml
+  kubectl get secret -n acme payments-gateway-keys -o jsonpath='{.data}'   # the keys the gateway accepts
 EOF
 if [[ $metrics_addr == 0 ]]; then
   echo

@@ -58,6 +58,11 @@ const (
 	// AnnotationHostnames on a tenant namespace lists the hostnames of the tenant's exposed
 	// products, comma-separated: the only hosts tenant-written HTTPRoutes may claim.
 	AnnotationHostnames = "tenancy.openplatform.io/hostnames"
+	// AnnotationGuardedServices on a tenant namespace lists, comma-separated, the Services
+	// behind gateway policies (the entry Services of the tenant's products with
+	// exposure.policies other than None): tenant-written HTTPRoutes may not route to them,
+	// which would go around the keys, tokens and rate limits.
+	AnnotationGuardedServices = "tenancy.openplatform.io/gateway-guarded-services"
 
 	// TenantFinalizer holds a Tenant until its namespaces and cluster-wide RBAC are cleaned up.
 	TenantFinalizer = "tenancy.openplatform.io/tenant-cleanup"

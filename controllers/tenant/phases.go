@@ -181,7 +181,7 @@ func (r *Reconciler) renderPhase(ctx context.Context, s *tenantScope) (bool, err
 	}
 	s.products = products
 	desired, err := render.Tenant(render.Input{Tenant: s.t, Plan: s.plan, Adopted: s.adopted,
-		Hostnames: render.Hostnames(s.t, s.plan, products)})
+		Hostnames: render.Hostnames(s.t, s.plan, products), GuardedServices: render.GuardedServices(s.t, s.plan, products)})
 	if err != nil {
 		conditions.Stall(s.t, tenancyv1alpha1.ReasonInvalidQuota, fmt.Sprintf(
 			"The quota of plan %s cannot be split: %v. Fix the plan's spec.quota.hard.", s.plan.Name, err))

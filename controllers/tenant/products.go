@@ -175,7 +175,7 @@ func nameCollision(t *tenancyv1alpha1.Tenant, resolved []render.Resolved, routes
 // fetchProducts reads the tenant's products (spec.products, else the plan's) that exist.
 func (r *Reconciler) fetchProducts(ctx context.Context, t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan) (map[string]*tenancyv1alpha1.ApiProduct, error) {
 	products := map[string]*tenancyv1alpha1.ApiProduct{}
-	for _, name := range effectiveProducts(t, plan) {
+	for _, name := range render.EffectiveProducts(t, plan) {
 		p := &tenancyv1alpha1.ApiProduct{}
 		err := r.Get(ctx, client.ObjectKey{Name: name}, p)
 		switch {
@@ -296,21 +296,6 @@ func (r *Reconciler) credential(ctx context.Context, t *tenancyv1alpha1.Tenant, 
 		return nil, fmt.Errorf("generating an API key: %w", err)
 	}
 	return &render.Credential{Key: hex.EncodeToString(buf), Rotation: rotation}, nil
-}
-
-// effectiveProducts are the tenant's products: spec.products, else every product of the plan.
-func effectiveProducts(t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan) []string {
-	var out []string
-	if len(t.Spec.Products) > 0 {
-		for _, p := range t.Spec.Products {
-			out = append(out, p.Name)
-		}
-		return out
-	}
-	for _, p := range plan.Spec.Products {
-		out = append(out, p.Name)
-	}
-	return out
 }
 
 // movedCredential returns the key of the product's credentials Secret in another of the

@@ -245,7 +245,7 @@ func tenantObjects(in *Input, t *tenancyv1alpha1.Tenant, opts Options) ([]map[st
 	if n := len(t.DesiredNamespaces()); n > int(maxNS) {
 		return nil, nil, fmt.Errorf("%s: %d namespaces, plan %s allows %d", tenancyv1alpha1.ReasonTooManyNamespaces, n, plan.Name, maxNS)
 	}
-	desired, err := render.Tenant(render.Input{Tenant: t, Plan: plan, Hostnames: render.Hostnames(t, plan, in.Products)})
+	desired, err := render.Tenant(render.Input{Tenant: t, Plan: plan, Hostnames: render.Hostnames(t, plan, in.Products), GuardedServices: render.GuardedServices(t, plan, in.Products)})
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", tenancyv1alpha1.ReasonInvalidQuota, err)
 	}

@@ -26,8 +26,8 @@ func TestRenderSamplesGolden(t *testing.T) {
 		golden string
 		opts   Options
 	}{
-		{"samples.golden.yaml", Options{GatewayAPI: true}},
-		{"samples-no-gateway-api.golden.yaml", Options{GatewayAPI: false}},
+		{"samples.golden.yaml", Options{GatewayAPI: true, GatewayPolicies: true}},
+		{"samples-no-gateway-api.golden.yaml", Options{GatewayAPI: false, GatewayPolicies: true}},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
 			_, rendered := renderSamples(t, tc.opts)
@@ -52,9 +52,11 @@ func TestRenderSamplesGolden(t *testing.T) {
 
 // TestRenderProperties checks, on the samples, what a reviewer relies on.
 func TestRenderProperties(t *testing.T) {
-	_, s := renderSamples(t, Options{GatewayAPI: true})
+	_, s := renderSamples(t, Options{GatewayAPI: true, GatewayPolicies: true})
 	for _, want := range []string{
 		"kind: HTTPRoute",                                     // acme's exposed payments
+		"kind: SecurityPolicy",                                // payments' API key, checked by Envoy Gateway
+		"kind: BackendTrafficPolicy",                          // the pro plan's rate limit of payments
 		"acme.api.example.com",                                // hostname template
 		"name: tenancy:initech:reader",                        // cluster-wide reader RBAC
 		"name: tenant-egress",                                 // globex is on the restricted-egress free plan
@@ -67,8 +69,8 @@ func TestRenderProperties(t *testing.T) {
 	if strings.Contains(s, "data:\n  api-key:") {
 		t.Error("a Secret carries a literal api-key")
 	}
-	if n := strings.Count(s, "\n---\n") + 1; n != 43 {
-		t.Errorf("rendered %d objects, want 43 for the samples", n)
+	if n := strings.Count(s, "\n---\n") + 1; n != 49 {
+		t.Errorf("rendered %d objects, want 49 for the samples", n)
 	}
 }
 
@@ -143,7 +145,7 @@ func firstDifference(got, want string) string {
 // resolves to, the revision its Deployments are annotated with) and its rollout wave; the
 // stream stays one object per document, for kubectl apply.
 func TestRenderShowsRevisions(t *testing.T) {
-	in, s := renderSamples(t, Options{GatewayAPI: true})
+	in, s := renderSamples(t, Options{GatewayAPI: true, GatewayPolicies: true})
 	rev := func(product, version string) string {
 		t.Helper()
 		p := in.Products[product]
@@ -174,8 +176,8 @@ func TestRenderShowsRevisions(t *testing.T) {
 
 	// The header names the revision the tenant's Deployments are rendered from.
 	docs := decodeStream(t, s)
-	if len(docs) != 43 {
-		t.Errorf("decoded %d documents, want the 43 objects of the samples, each a document of its own", len(docs))
+	if len(docs) != 49 {
+		t.Errorf("decoded %d documents, want the 49 objects of the samples, each a document of its own", len(docs))
 	}
 	seen := 0
 	for _, d := range docs {

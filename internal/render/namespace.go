@@ -20,9 +20,10 @@ const (
 // releases it instead of deleting it. The namespace also carries what the admission
 // policies of config/policy need to know about the tenant: its egress mode and allowed
 // CIDRs (tenant-written NetworkPolicies stay within them), whether Pods always pull their
-// images, and the hostnames of its exposed products (the only hosts its own HTTPRoutes may
-// claim).
-func Namespace(t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan, name string, adopted bool, hostnames []string) Object {
+// images, the hostnames of its exposed products (the only hosts its own HTTPRoutes may
+// claim), and the Services behind gateway policies (which its own HTTPRoutes may not
+// route to, around the policies).
+func Namespace(t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan, name string, adopted bool, hostnames, guarded []string) Object {
 	level := string(plan.Spec.PodSecurity)
 	if level == "" {
 		level = string(tenancyv1alpha1.PodSecurityRestricted)
@@ -48,6 +49,9 @@ func Namespace(t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan, nam
 	}
 	if len(hostnames) > 0 {
 		annotations[tenancyv1alpha1.AnnotationHostnames] = strings.Join(hostnames, ",")
+	}
+	if len(guarded) > 0 {
+		annotations[tenancyv1alpha1.AnnotationGuardedServices] = strings.Join(guarded, ",")
 	}
 	ns := corev1ac.Namespace(name).WithLabels(labels)
 	if len(annotations) > 0 {

@@ -415,19 +415,9 @@ func service(t *tenancyv1alpha1.Tenant, r Resolved, c *tenancyv1alpha1.Component
 // {tenant} substituted, sorted and without repeats. Products missing from products are
 // skipped.
 func Hostnames(t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan, products map[string]*tenancyv1alpha1.ApiProduct) []string {
-	var names []string
-	if len(t.Spec.Products) > 0 {
-		for _, p := range t.Spec.Products {
-			names = append(names, p.Name)
-		}
-	} else {
-		for _, p := range plan.Spec.Products {
-			names = append(names, p.Name)
-		}
-	}
 	seen := map[string]bool{}
 	var out []string
-	for _, name := range names {
+	for _, name := range EffectiveProducts(t, plan) {
 		p := products[name]
 		if p == nil || p.Spec.Exposure == nil || p.Spec.Exposure.Hostname == "" {
 			continue
@@ -439,6 +429,42 @@ func Hostnames(t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan, pro
 	}
 	sort.Strings(out)
 	return out
+}
+
+// GuardedServices are the entry Services of a tenant's products (spec.products, else every
+// product of the plan) that have gateway policies, sorted and without repeats: its own
+// HTTPRoutes may not route to them. Products missing from products are skipped.
+func GuardedServices(t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan, products map[string]*tenancyv1alpha1.ApiProduct) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, name := range EffectiveProducts(t, plan) {
+		p := products[name]
+		if p == nil || Policies(p) == nil {
+			continue
+		}
+		if s := ComponentName(p.Name, p.Spec.Exposure.Component); !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// EffectiveProducts are the names of a tenant's products: spec.products, else every product
+// of the plan.
+func EffectiveProducts(t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan) []string {
+	var names []string
+	if len(t.Spec.Products) > 0 {
+		for _, p := range t.Spec.Products {
+			names = append(names, p.Name)
+		}
+		return names
+	}
+	for _, p := range plan.Spec.Products {
+		names = append(names, p.Name)
+	}
+	return names
 }
 
 // Hostname is the route hostname of a tenant: the template with {tenant} substituted.

@@ -67,6 +67,8 @@ type Input struct {
 	Adopted map[string]bool
 	// Hostnames are the hostnames of the tenant's exposed products (see Hostnames).
 	Hostnames []string
+	// GuardedServices are the Services behind gateway policies (see GuardedServices).
+	GuardedServices []string
 }
 
 // Tenant renders every object of a tenant: its namespaces and, in each, the quota share,
@@ -92,7 +94,7 @@ func Tenant(in Input) (*Desired, error) {
 
 	d := &Desired{}
 	for i, ns := range namespaces {
-		d.Namespaces = append(d.Namespaces, Namespace(t, plan, ns.Name, in.Adopted[ns.Name], in.Hostnames))
+		d.Namespaces = append(d.Namespaces, Namespace(t, plan, ns.Name, in.Adopted[ns.Name], in.Hostnames, in.GuardedServices))
 		d.Namespaced = append(d.Namespaced, ResourceQuota(t, ns.Name, shares[i]))
 		if lr, ok := LimitRange(t, plan, ns.Name); ok {
 			d.Namespaced = append(d.Namespaced, lr)

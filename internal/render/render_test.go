@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"testing"
 
@@ -205,7 +206,7 @@ func TestNamespaceGuardrailMarks(t *testing.T) {
 	plan := testEmptyPlan()
 	plan.Spec.Network = tenancyv1alpha1.PlanNetwork{Egress: tenancyv1alpha1.EgressRestricted, AllowEgressTo: []string{"10.20.0.0/16", "192.168.1.0/24"}}
 	plan.Spec.AlwaysPullImages = ptr.To(false)
-	ns := decodeAs[corev1.Namespace](t, Namespace(testTenant("acme"), plan, "acme", false, []string{"acme.api.example.com", "acme.reports.example.com"}).Apply)
+	ns := decodeAs[corev1.Namespace](t, Namespace(testTenant("acme"), plan, "acme", false, []string{"acme.api.example.com", "acme.reports.example.com"}, []string{"payments-api", "reports-web"}).Apply)
 	if got := ns.Labels[tenancyv1alpha1.LabelEgress]; got != "Restricted" {
 		t.Errorf("label %s = %q, want Restricted", tenancyv1alpha1.LabelEgress, got)
 	}
@@ -218,9 +219,15 @@ func TestNamespaceGuardrailMarks(t *testing.T) {
 	if got := ns.Annotations[tenancyv1alpha1.AnnotationHostnames]; got != "acme.api.example.com,acme.reports.example.com" {
 		t.Errorf("annotation %s = %q", tenancyv1alpha1.AnnotationHostnames, got)
 	}
+	if got := ns.Annotations[tenancyv1alpha1.AnnotationGuardedServices]; got != "payments-api,reports-web" {
+		t.Errorf("annotation %s = %q", tenancyv1alpha1.AnnotationGuardedServices, got)
+	}
 	// Open egress: no CIDR list, whatever the plan lists.
 	plan.Spec.Network = tenancyv1alpha1.PlanNetwork{Egress: tenancyv1alpha1.EgressOpen}
-	ns = decodeAs[corev1.Namespace](t, Namespace(testTenant("acme"), plan, "acme", false, nil).Apply)
+	ns = decodeAs[corev1.Namespace](t, Namespace(testTenant("acme"), plan, "acme", false, nil, nil).Apply)
+	if _, ok := ns.Annotations[tenancyv1alpha1.AnnotationGuardedServices]; ok {
+		t.Errorf("no products behind gateway policies: annotation %s = %q, want none", tenancyv1alpha1.AnnotationGuardedServices, ns.Annotations[tenancyv1alpha1.AnnotationGuardedServices])
+	}
 	if _, ok := ns.Annotations[tenancyv1alpha1.AnnotationAllowEgressTo]; ok || ns.Labels[tenancyv1alpha1.LabelEgress] != "Open" {
 		t.Errorf("open egress: labels %v annotations %v", ns.Labels, ns.Annotations)
 	}
@@ -243,7 +250,7 @@ func TestNamespace(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			plan := testEmptyPlan()
 			plan.Spec.PodSecurity = tc.level
-			o := Namespace(testTenant("acme"), plan, "acme-dev", tc.adopted, nil)
+			o := Namespace(testTenant("acme"), plan, "acme-dev", tc.adopted, nil, nil)
 			if o.Kind != KindNamespace || o.Name != "acme-dev" || o.Namespace != "" {
 				t.Fatalf("identity %+v, want Namespace /acme-dev", o.Key())
 			}
@@ -934,5 +941,33 @@ func TestResourceQuotaRendersShare(t *testing.T) {
 	cpu := rq.Spec.Hard["requests.cpu"]
 	if cpu.MilliValue() != 1500 {
 		t.Errorf("requests.cpu = %s, want 1500m", cpu.String())
+	}
+}
+
+// TestGuardedServices: the entry Services of the tenant's products with gateway policies,
+// which its own HTTPRoutes may not route to.
+func TestGuardedServices(t *testing.T) {
+	product := func(name string, policies tenancyv1alpha1.GatewayPolicies, exposed bool) *tenancyv1alpha1.ApiProduct {
+		p := &tenancyv1alpha1.ApiProduct{ObjectMeta: metav1.ObjectMeta{Name: name}}
+		if exposed {
+			p.Spec.Exposure = &tenancyv1alpha1.Exposure{Component: "api", Policies: policies}
+		}
+		return p
+	}
+	products := map[string]*tenancyv1alpha1.ApiProduct{
+		"payments": product("payments", tenancyv1alpha1.GatewayPoliciesEnvoyGateway, true),
+		"reports":  product("reports", tenancyv1alpha1.GatewayPoliciesNone, true),
+		"internal": product("internal", "", false),
+		"billing":  product("billing", tenancyv1alpha1.GatewayPoliciesEnvoyGateway, true),
+	}
+	plan := testEmptyPlan()
+	plan.Spec.Products = []tenancyv1alpha1.PlanProduct{{Name: "payments"}, {Name: "reports"}, {Name: "internal"}, {Name: "billing"}, {Name: "missing"}}
+	tn := testTenant("acme")
+	if got, want := GuardedServices(tn, plan, products), []string{"billing-api", "payments-api"}; !slices.Equal(got, want) {
+		t.Errorf("plan's products: %v, want %v", got, want)
+	}
+	tn.Spec.Products = []tenancyv1alpha1.TenantProduct{{Name: "reports"}, {Name: "payments"}}
+	if got, want := GuardedServices(tn, plan, products), []string{"payments-api"}; !slices.Equal(got, want) {
+		t.Errorf("tenant's spec.products: %v, want %v", got, want)
 	}
 }
