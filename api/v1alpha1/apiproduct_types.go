@@ -540,6 +540,8 @@ type VersionStatus struct {
 // +kubebuilder:printcolumn:name="Wave",type=string,JSONPath=`.status.rollout.wave`
 // +kubebuilder:printcolumn:name="Updated",type=string,JSONPath=`.status.rollout.updatedTenants`,priority=1
 // +kubebuilder:printcolumn:name="Revision",type=string,JSONPath=`.status.rollout.revision`,priority=1
+// +kubebuilder:printcolumn:name="Auth",type=string,JSONPath=`.spec.auth.type`,priority=1
+// +kubebuilder:printcolumn:name="Gateway policies",type=string,JSONPath=`.spec.exposure.policies`,priority=1
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type ApiProduct struct {
