@@ -118,9 +118,15 @@ func (r *Reconciler) releaseNamespace(ctx context.Context, t *tenancyv1alpha1.Te
 }
 
 // eachManaged calls fn for every object of the tenant's, of every namespaced kind, in a
-// namespace; the first error stops it.
+// namespace; the first error stops it. Kinds come in the reverse of the order they are
+// written (a route before the gateway policies that guard it).
 func (r *Reconciler) eachManaged(ctx context.Context, t *tenancyv1alpha1.Tenant, namespace string, fn func(kind string, o client.Object) error) error {
-	for _, k := range namespacedKinds() {
+	kinds := namespacedKinds()
+	for i := len(kinds) - 1; i >= 0; i-- {
+		k := kinds[i]
+		if !r.served(ctx, k) {
+			continue // not installed: there are none
+		}
 		objs, err := r.listManaged(ctx, k.Name, t.Name, client.InNamespace(namespace))
 		if err != nil {
 			return err
