@@ -72,7 +72,8 @@ func TestGuardrails(t *testing.T) {
 		{ObjectMeta: metav1.ObjectMeta{Name: nsOpen, Labels: tenantLabels(tenancyv1alpha1.LabelEgress, "Open")}},
 		{ObjectMeta: metav1.ObjectMeta{Name: nsRoutes,
 			Labels:      tenantLabels(tenancyv1alpha1.LabelEgress, "Open"),
-			Annotations: map[string]string{tenancyv1alpha1.AnnotationHostnames: "gr-a.api.example.com,gr-a.reports.example.com"}}},
+			Annotations: map[string]string{tenancyv1alpha1.AnnotationHostnames: "gr-a.api.example.com,gr-a.reports.example.com",
+				tenancyv1alpha1.AnnotationGuardedServices: "payments-api,reports-web"}}},
 		{ObjectMeta: metav1.ObjectMeta{Name: nsPull, Labels: tenantLabels(tenancyv1alpha1.LabelAlwaysPullImages, "true")}},
 		{ObjectMeta: metav1.ObjectMeta{Name: nsPlain}},
 		{ObjectMeta: metav1.ObjectMeta{Name: nsHandover, Annotations: map[string]string{tenancyv1alpha1.AnnotationAdopt: tenantA}}},
@@ -688,6 +689,20 @@ func TestGuardrails(t *testing.T) {
 			}
 			return r
 		}
+		// to sends a route's second rule to a backend (a Service unless kind says otherwise).
+		to := func(r *gatewayv1.HTTPRoute, backend string, kind ...string) *gatewayv1.HTTPRoute {
+			ref := gatewayv1.HTTPBackendRef{BackendRef: gatewayv1.BackendRef{BackendObjectReference: gatewayv1.BackendObjectReference{
+				Name: gatewayv1.ObjectName(backend), Port: ptr.To(gatewayv1.PortNumber(8080))}}}
+			if len(kind) > 0 {
+				ref.Group, ref.Kind = ptr.To(gatewayv1.Group("example.com")), ptr.To(gatewayv1.Kind(kind[0]))
+			}
+			r.Spec.Rules = append(r.Spec.Rules,
+				gatewayv1.HTTPRouteRule{BackendRefs: []gatewayv1.HTTPBackendRef{{BackendRef: gatewayv1.BackendRef{BackendObjectReference: gatewayv1.BackendObjectReference{
+					Name: "own-web", Port: ptr.To(gatewayv1.PortNumber(8080))}}}}},
+				gatewayv1.HTTPRouteRule{BackendRefs: []gatewayv1.HTTPBackendRef{ref}})
+			return r
+		}
+		const guarded = "routes to a Service behind gateway policies (one of payments-api, reports-web), whose API keys, tokens and rate limit the gateway checks only on the route the tenant-operator makes for it"
 		const (
 			own   = "tenant gr-a's hostnames (gr-a.api.example.com, gr-a.reports.example.com)"
 			field = "spec.exposure.hostname"
@@ -714,6 +729,8 @@ func TestGuardrails(t *testing.T) {
 				[]string{"HTTPRoute gr-a-open/gr-no-hosts is refused because tenant gr-a exposes no hostnames", field}},
 			{"another tenant's hostname by a cluster-admin", asCarol, route(nsRoutes, "gr-carol", "gr-b.api.example.com"),
 				[]string{"the hostname gr-b.api.example.com", own}},
+			{"a Service behind gateway policies", asAlice, to(route(nsRoutes, "gr-around", "gr-a.api.example.com"), "payments-api"),
+				[]string{"HTTPRoute gr-a-web/gr-around " + guarded}},
 		}
 		for _, c := range refused {
 			t.Run("refused: "+c.name, func(t *testing.T) {
@@ -727,6 +744,8 @@ func TestGuardrails(t *testing.T) {
 		}{
 			{"own hostnames", asAlice, route(nsRoutes, "gr-own", "gr-a.api.example.com", "gr-a.reports.example.com")},
 			{"a subdomain of an own hostname", asAlice, route(nsRoutes, "gr-sub", "v2.gr-a.reports.example.com")},
+			{"a Service not behind gateway policies", asAlice, to(route(nsRoutes, "gr-other-svc", "gr-a.api.example.com"), "payments-worker")},
+			{"a backend of another kind named like a guarded Service", asAlice, to(route(nsRoutes, "gr-other-kind", "gr-a.api.example.com"), "payments-api", "Thing")},
 			{"the operator's routes", asOperator, route(nsOpen, "gr-operator", "gr-a.api.example.com")},
 		} {
 			t.Run("allowed: "+c.name, func(t *testing.T) {
