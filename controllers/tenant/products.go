@@ -99,7 +99,7 @@ func (r *Reconciler) planProducts(ctx context.Context, t *tenancyv1alpha1.Tenant
 			// reserved, terminating), so its key is not looked up there either.
 			in.Credential = &render.Credential{}
 		}
-		if in.Credential != nil && render.RouteMade(rp, routes, in.Policies) && render.Policies(rp.Product) != nil {
+		if in.Credential != nil && in.Credential.Key != "" && render.RouteMade(rp, routes, in.Policies) && render.Policies(rp.Product) != nil {
 			keys, expires := r.gatewayKeys(ctx, t, rp, in.Credential.Key)
 			in.GatewayKeys = keys
 			if !expires.IsZero() && (out.keysExpire.IsZero() || expires.Before(out.keysExpire)) {

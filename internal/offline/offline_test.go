@@ -300,6 +300,9 @@ type decoded struct {
 		Labels      map[string]string `json:"labels"`
 		Annotations map[string]string `json:"annotations"`
 	} `json:"metadata"`
+	Data       map[string]any `json:"data"`
+	StringData map[string]any `json:"stringData"`
+	Spec       map[string]any `json:"spec"`
 }
 
 // decodeStream splits a rendered YAML stream into its documents, as kubectl does, and fails

@@ -73,7 +73,7 @@ func (envoyGateway) Objects(in ProductInput, route string) []Object {
 	if rl := r.PlanEntry.RateLimit; rl != nil {
 		out = append(out, egPolicy(t, r, KindBackendTrafficPolicy, &backendTrafficPolicySpec{
 			TargetRefs: target,
-			RateLimit: egRateLimit{Type: "Local", Local: egLocalRateLimit{Rules: []egRateLimitRule{{
+			RateLimit: egRateLimit{Local: egLocalRateLimit{Rules: []egRateLimitRule{{
 				Limit: egRateLimitValue{Requests: rl.RequestsPerMinute, Unit: "Minute"},
 			}}}},
 		}))
@@ -183,8 +183,9 @@ type backendTrafficPolicySpec struct {
 	RateLimit  egRateLimit   `json:"rateLimit"`
 }
 
+// egRateLimit sets the local (per Envoy replica) limit; rateLimit.type is deprecated since
+// Envoy Gateway v1.5 (the local and global fields say it).
 type egRateLimit struct {
-	Type  string           `json:"type"`
 	Local egLocalRateLimit `json:"local"`
 }
 

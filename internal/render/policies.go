@@ -136,7 +136,9 @@ func NextGatewayKeys(tenant, current string, live *corev1.Secret, grace time.Dur
 	if was := string(live.Data[tenant]); was != "" && was != current {
 		prev, rotatedAt = was, now.Truncate(time.Second) // rotated in this pass
 	} else if old := string(live.Data[tenant+PreviousKeySuffix]); old != "" && old != current {
-		if at, err := time.Parse(time.RFC3339, live.Annotations[AnnotationKeyRotatedAt]); err == nil {
+		// A time to come (written by hand) would keep the old key valid for longer than the
+		// grace period: only a rotation that happened counts.
+		if at, err := time.Parse(time.RFC3339, live.Annotations[AnnotationKeyRotatedAt]); err == nil && !at.After(now) {
 			prev, rotatedAt = old, at
 		}
 	}
