@@ -572,7 +572,8 @@ spec:
 }
 
 // installHTTPRouteCRD installs the Gateway API's HTTPRoute CRD from the module cache and
-// removes it when the test ends.
+// removes it when the test ends. Another test may have just removed it (without waiting): a
+// CRD still being deleted is waited for first, since applying it would not stop the deletion.
 func installHTTPRouteCRD(t *testing.T) {
 	t.Helper()
 	cmd := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/gateway-api")
@@ -585,6 +586,13 @@ func installHTTPRouteCRD(t *testing.T) {
 	if _, err := os.Stat(path); err != nil {
 		t.Fatal(err)
 	}
+	eventually(t, 90*time.Second, func() error {
+		out, err := runKubectl(nil, "get", "-f", path, "--ignore-not-found", "-o", "jsonpath={.metadata.deletionTimestamp}")
+		if err != nil || strings.TrimSpace(out) != "" {
+			return fmt.Errorf("the HTTPRoute CRD is still being deleted (since %s) %v", out, err)
+		}
+		return nil
+	})
 	kubectl(t, "apply", "--server-side", "-f", path)
 	t.Cleanup(func() { _, _ = runKubectl(nil, "delete", "-f", path, "--ignore-not-found", "--wait=false") })
 	waitCRDsEstablished(t, "httproutes.gateway.networking.k8s.io")

@@ -4,8 +4,8 @@
 //
 // TestMain brings up a kwok cluster of its own through hack/cluster.sh (so it never
 // touches the dev cluster of `make run`), with kwok's Stage API and the stages of
-// hack/stages (Pods of harness.NeverReadyImage run but never become Ready), installs the CRDs, the admission policy and
-// the operator's RBAC exactly as config/default names it, starts the manager as a
+// hack/stages (Pods of harness.NeverReadyImage run but never become Ready), installs the CRDs, the admission policy,
+// Envoy Gateway's CRDs ($E2E_ENVOY_GATEWAY_CRDS) and the operator's RBAC exactly as config/default names it, starts the manager as a
 // subprocess with its ServiceAccount's token (not the admin's credentials, so the
 // generated RBAC and the policy's exemption are what every test relies on) and tears
 // both down at the end, on SIGINT/SIGTERM and shortly before the test binary's
@@ -180,6 +180,9 @@ func (s *suite) setUp() error {
 	if err := harness.InstallCRDs(s.setUpCtx, s.cluster.Kubectl(), repoRoot); err != nil {
 		return err
 	}
+	if err := installEnvoyGatewayCRDs(s.setUpCtx, s.cluster.Kubectl()); err != nil {
+		return err
+	}
 	if s.operatorSA, err = installOperatorRBAC(); err != nil {
 		return err
 	}
@@ -188,6 +191,40 @@ func (s *suite) setUp() error {
 		return err
 	}
 	return s.startOperator()
+}
+
+// installEnvoyGatewayCRDs installs Envoy Gateway's CRDs from $E2E_ENVOY_GATEWAY_CRDS (set by
+// `make test-e2e` to bin/envoy-gateway/crds), server-side (the EnvoyProxy CRD is too large
+// for the last-applied annotation of a client-side apply), and waits until they are
+// Established: the tests run against a cluster where the operator's gateway policies are
+// checked by Envoy Gateway's real schema and CEL rules.
+func installEnvoyGatewayCRDs(ctx context.Context, k harness.Kubectl) error {
+	dir := os.Getenv("E2E_ENVOY_GATEWAY_CRDS")
+	if dir == "" {
+		return errors.New("E2E_ENVOY_GATEWAY_CRDS is not set: run the e2e tests with `make test-e2e`, which fetches " +
+			"Envoy Gateway's CRDs into bin/envoy-gateway/crds (`make envoy-gateway`) and passes that directory")
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if err != nil || len(files) == 0 {
+		return fmt.Errorf("E2E_ENVOY_GATEWAY_CRDS=%s holds no CRD manifests (*.yaml): run `make envoy-gateway` to fetch them (%v)", dir, err)
+	}
+	start := time.Now()
+	if _, err := k.Run(ctx, nil, "apply", "--server-side", "-f", dir); err != nil {
+		return fmt.Errorf("installing Envoy Gateway's CRDs from %s: %w", dir, err)
+	}
+	out, err := k.Run(ctx, nil, "get", "-f", dir, "-o", "name")
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, n := range strings.Fields(out) {
+		names = append(names, strings.TrimPrefix(n, "customresourcedefinition.apiextensions.k8s.io/"))
+	}
+	if err := harness.WaitCRDsEstablished(ctx, k, 60*time.Second, names...); err != nil {
+		return err
+	}
+	fmt.Printf("e2e: installed Envoy Gateway's CRDs (%s) in %v\n", strings.Join(names, ", "), time.Since(start).Round(100*time.Millisecond))
+	return nil
 }
 
 // tearDown stops the operator and deletes the cluster. It runs once, whichever of
