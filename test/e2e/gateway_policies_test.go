@@ -242,23 +242,7 @@ func jsonFind(v any, match func(map[string]any) bool) []map[string]any {
 
 // withoutTypes is decoded JSON without the "@type" entries of protobuf Any values.
 func withoutTypes(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		out := map[string]any{}
-		for k, e := range x {
-			if k != "@type" {
-				out[k] = withoutTypes(e)
-			}
-		}
-		return out
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = withoutTypes(e)
-		}
-		return out
-	}
-	return v
+	return rebuildJSON(v, func(k string) bool { return k == "@type" }, func(leaf any) any { return leaf })
 }
 
 // translated is egctl's output: the Gateway API resources with the status Envoy Gateway

@@ -632,23 +632,34 @@ func normalizeForBundle(o manifestObject) map[string]any {
 
 // collapseSpace returns v with every run of whitespace in its strings made one space.
 func collapseSpace(v any) any {
-	switch v := v.(type) {
-	case string:
-		return strings.Join(strings.Fields(v), " ")
+	return rebuildJSON(v, func(string) bool { return false }, func(leaf any) any {
+		if s, ok := leaf.(string); ok {
+			return strings.Join(strings.Fields(s), " ")
+		}
+		return leaf
+	})
+}
+
+// rebuildJSON copies a decoded JSON value without the object entries whose key drop
+// reports, passing every other value that is neither object nor array through leaf.
+func rebuildJSON(v any, drop func(key string) bool, leaf func(any) any) any {
+	switch x := v.(type) {
 	case map[string]any:
 		out := map[string]any{}
-		for k, e := range v {
-			out[k] = collapseSpace(e)
+		for k, e := range x {
+			if !drop(k) {
+				out[k] = rebuildJSON(e, drop, leaf)
+			}
 		}
 		return out
 	case []any:
-		out := make([]any, len(v))
-		for i, e := range v {
-			out[i] = collapseSpace(e)
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = rebuildJSON(e, drop, leaf)
 		}
 		return out
 	}
-	return v
+	return leaf(v)
 }
 
 // jsonDiff lists where two decoded JSON values differ, as path: got != want.
