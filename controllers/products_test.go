@@ -439,21 +439,7 @@ func TestProductCredentialsStableAndRotated(t *testing.T) {
 	// An operator restart keeps the key. Deleting the Service after the restart and seeing it
 	// come back shows the new manager has reconciled the tenant.
 	restartManager(t)
-	svc := &corev1.Service{}
-	if err := get(svc, name, deploy); err != nil {
-		t.Fatal(err)
-	}
-	mustDelete(t, svc)
-	eventually(t, 0, func() error {
-		s := &corev1.Service{}
-		if err := get(s, name, deploy); err != nil {
-			return err
-		}
-		if s.UID == svc.UID {
-			return fmt.Errorf("Service %s not recreated yet", deploy)
-		}
-		return nil
-	})
+	awaitPass(t, name, deploy)
 	consistently(t, time.Second, sameKey(key))
 
 	// Rotation: a new key, and the Deployment rolls.

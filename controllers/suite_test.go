@@ -10,7 +10,10 @@ package controllers
 // and run up to defaultParallel at a time. The few that change what every test shares stay
 // sequential, and Go runs them before the parallel ones: restarting or stopping the manager
 // (restartManager, withManagerStopped), installing a CRD (the HTTPRoute CRD), or counting
-// what every tenant adds (a metric without a tenant label). Cluster-wide set-up that
+// what every tenant adds (a metric without a tenant label). One that installs a CRD is
+// parallel on purpose: TestGatewayPolicies installs the Envoy Gateway CRDs, which no other
+// test uses, and must run after the sequential TestHTTPRouteAfterGatewayAPIInstalled has
+// seen a cluster without the Gateway API (see gateway_policies_test.go). Cluster-wide set-up that
 // parallel tests need (installPolicies, aggregateBuiltinRoles) is shared: the first user
 // sets it up, the last one undoes it.
 //
@@ -657,4 +660,26 @@ func terminating(name string) error {
 		return fmt.Errorf("namespace %s has no deletionTimestamp", name)
 	}
 	return nil
+}
+
+// awaitPass deletes one of the operator's Services and waits until it is made again: proof
+// that the operator has reconciled the tenant since (the Service's pass also rewrites or
+// keeps everything else of the tenant).
+func awaitPass(t *testing.T, namespace, service string) {
+	t.Helper()
+	svc := &corev1.Service{}
+	if err := get(svc, namespace, service); err != nil {
+		t.Fatal(err)
+	}
+	mustDelete(t, svc)
+	eventually(t, 0, func() error {
+		s := &corev1.Service{}
+		if err := get(s, namespace, service); err != nil {
+			return err
+		}
+		if s.UID == svc.UID {
+			return fmt.Errorf("Service %s/%s not made again yet", namespace, service)
+		}
+		return nil
+	})
 }

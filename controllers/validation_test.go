@@ -215,6 +215,31 @@ spec:
 		if product.Spec.Auth.Type != tenancyv1alpha1.AuthAPIKey {
 			t.Errorf("product auth.type = %q, want the default APIKey", product.Spec.Auth.Type)
 		}
+		if p := product.Spec.Exposure.Policies; p != tenancyv1alpha1.GatewayPoliciesNone {
+			t.Errorf("product exposure.policies = %q, want the default None", p)
+		}
+
+		// The gateway policy settings' defaults.
+		gated := product.DeepCopy()
+		gated.ObjectMeta = metav1.ObjectMeta{Name: "ap12-gateway-defaults"}
+		gated.Spec.Exposure.Policies = tenancyv1alpha1.GatewayPoliciesEnvoyGateway
+		gated.Spec.Auth = tenancyv1alpha1.Auth{APIKey: &tenancyv1alpha1.APIKeyAuth{}}
+		if err := k8s.Create(testCtx, gated, client.DryRunAll); err != nil {
+			t.Errorf("a product with an empty auth.apiKey was rejected: %v", err)
+		} else if k := gated.Spec.Auth.APIKey; k.Header != "x-api-key" || k.RotationGracePeriod.Duration != 0 || gated.Spec.Auth.Type != tenancyv1alpha1.AuthAPIKey {
+			t.Errorf("auth defaults: type %q, apiKey.header %q, apiKey.rotationGracePeriod %v; want APIKey, x-api-key, 0s",
+				gated.Spec.Auth.Type, k.Header, k.RotationGracePeriod.Duration)
+		}
+		oauth := product.DeepCopy()
+		oauth.ObjectMeta = metav1.ObjectMeta{Name: "ap12-oauth2-defaults"}
+		oauth.Spec.Exposure.Policies = tenancyv1alpha1.GatewayPoliciesEnvoyGateway
+		oauth.Spec.Auth = tenancyv1alpha1.Auth{Type: tenancyv1alpha1.AuthOAuth2, OAuth2: &tenancyv1alpha1.OAuth2{
+			IssuerURL: "https://id.example.com", JWKSURI: "https://id.example.com/keys"}}
+		if err := k8s.Create(testCtx, oauth, client.DryRunAll); err != nil {
+			t.Errorf("a product with OAuth2 at the gateway was rejected: %v", err)
+		} else if c := oauth.Spec.Auth.OAuth2.TenantClaim; c != "tenant" {
+			t.Errorf("auth.oauth2.tenantClaim = %q, want the default tenant", c)
+		}
 
 		tenant := &tenancyv1alpha1.Tenant{
 			ObjectMeta: metav1.ObjectMeta{Name: "t12-valid"},
@@ -260,6 +285,19 @@ func fieldCases(tenantHead, owner, planHead, productHead string) []rejectedCase 
 	limits := func(lr string) string { return planHead + "  limitRange: {" + lr + "}\n" }
 	ingress := func(peer string) string { return planHead + "  network: {allowIngressFrom: [" + peer + "]}\n" }
 	owners := func(o string) string { return tenantHead + "  owners: [" + o + "]\n" }
+	// auth of a product exposed with the given policies ("" for none: the default None).
+	gatewayAuth := func(policies, auth string) string {
+		e := "{component: api, gateway: {name: public, namespace: gw}}"
+		if policies != "" {
+			e = "{component: api, gateway: {name: public, namespace: gw}, policies: " + policies + "}"
+		}
+		return productHead + "  defaultVersion: v1\n  versions: [{name: v1, components: [{name: api, image: x, port: 8080}]}]\n" +
+			"  exposure: " + e + "\n  auth: " + auth + "\n"
+	}
+	apiKeyAuth := func(k string) string { return gatewayAuth("EnvoyGateway", "{type: APIKey, apiKey: {"+k+"}}") }
+	oauth2Auth := func(o string) string {
+		return gatewayAuth("EnvoyGateway", "{type: OAuth2, oauth2: {issuerURL: \"https://id.example.com\", "+o+"}}")
+	}
 
 	const (
 		image      = "spec.versions[0].components[0].image"
@@ -283,6 +321,19 @@ func fieldCases(tenantHead, owner, planHead, productHead string) []rejectedCase 
 		saNS      = "a ServiceAccount owner's namespace must be one of the tenant's namespaces"
 		group     = "a Group owner may not be a system: group"
 		user      = "a User owner may not be named system:"
+
+		header      = "spec.auth.apiKey.header"
+		grace       = "spec.auth.apiKey.rotationGracePeriod"
+		jwksURI     = "spec.auth.oauth2.jwksURI"
+		claim       = "spec.auth.oauth2.tenantClaim"
+		needsEG     = "auth.apiKey (header, rotationGracePeriod) is what the gateway checks: it needs exposure.policies EnvoyGateway"
+		needsJWKS   = "auth.oauth2.jwksURI is required with exposure.policies EnvoyGateway and auth.type OAuth2"
+		headerName  = "auth.apiKey.header must be an HTTP header name of letters, digits and - (no _: Envoy refuses requests with underscores in header names by default)"
+		headerTaken = "auth.apiKey.header must not be a header that HTTP, Envoy or the platform gives another meaning"
+		graceUnit   = "auth.apiKey.rotationGracePeriod must be a duration of hours, minutes and seconds"
+		graceMax    = "auth.apiKey.rotationGracePeriod must be at most 720h (30 days)"
+		https       = "auth.oauth2.jwksURI must be an https:// URL"
+		claimName   = "auth.oauth2.tenantClaim must be a claim name of letters, digits, - and _, with . between the names of nested claims"
 	)
 	sixteen := strings.Repeat("{key: k, operator: Exists}, ", 16)
 	return []rejectedCase{
@@ -325,6 +376,55 @@ func fieldCases(tenantHead, owner, planHead, productHead string) []rejectedCase 
 		{"pathPrefix ending in a . segment", exposure(`pathPrefix: /payments/.`), pathPrefix, segments},
 		{"pathPrefix with an empty segment", exposure(`pathPrefix: /payments//v2`), pathPrefix, segments},
 		{"pathPrefix with an encoded slash", exposure(`pathPrefix: /payments%2Fadmin`), pathPrefix, segments},
+		{"exposure policies not in the enum", exposure(`policies: Istio`), "spec.exposure.policies", `Unsupported value: "Istio"`},
+
+		// ApiProduct gateway policies (exposure.policies EnvoyGateway, auth.apiKey, auth.oauth2).
+		{"auth.apiKey with policies defaulted to None", gatewayAuth("", "{type: APIKey, apiKey: {header: x-key}}"), "spec", needsEG},
+		{"auth.apiKey with policies None", gatewayAuth("None", "{apiKey: {rotationGracePeriod: 1h}}"), "spec", needsEG},
+		{"auth.apiKey without exposure", productHead + "  defaultVersion: v1\n  versions: [{name: v1, components: [{name: api, image: x}]}]\n" +
+			"  auth: {type: APIKey, apiKey: {}}\n", "spec", needsEG},
+		{"auth.apiKey with auth.type OAuth2", gatewayAuth("EnvoyGateway",
+			"{type: OAuth2, apiKey: {header: x-key}, oauth2: {issuerURL: \"https://id.example.com\", jwksURI: \"https://id.example.com/keys\"}}"),
+			"spec.auth", "auth.apiKey is only for auth.type APIKey: remove it, or set type APIKey"},
+		{"auth.apiKey with auth.type None", gatewayAuth("EnvoyGateway", "{type: None, apiKey: {}}"),
+			"spec.auth", "auth.apiKey is only for auth.type APIKey: remove it, or set type APIKey"},
+		{"auth.oauth2 with auth.type APIKey", gatewayAuth("None", "{type: APIKey, oauth2: {issuerURL: \"https://id.example.com\"}}"),
+			"spec.auth", "auth.oauth2 is only for auth.type OAuth2: remove it, or set type OAuth2"},
+		{"auth.oauth2 with auth.type defaulted to APIKey", gatewayAuth("", "{oauth2: {issuerURL: \"https://id.example.com\"}}"),
+			"spec.auth", "auth.oauth2 is only for auth.type OAuth2: remove it, or set type OAuth2"},
+		{"policies EnvoyGateway with OAuth2 and no jwksURI", oauth2Auth(`audience: payments`), "spec", needsJWKS},
+		{"header with a space", apiKeyAuth(`header: "x api key"`), header, headerName},
+		{"header with a colon", apiKeyAuth(`header: "x-api-key:"`), header, headerName},
+		{"header starting with -", apiKeyAuth(`header: -api-key`), header, headerName},
+		{"header with a dot", apiKeyAuth(`header: x.api.key`), header, headerName},
+		{"header with an underscore (Envoy refuses such requests)", apiKeyAuth(`header: x_api_key`), header, headerName},
+		{"header Proxy-Authorization", apiKeyAuth(`header: Proxy-Authorization`), header, headerTaken},
+		{"header x-envoy-*", apiKeyAuth(`header: x-envoy-original-path`), header, headerTaken},
+		{"header empty", apiKeyAuth(`header: ""`), header, "should be at least 1 chars long"},
+		{"header longer than 64 characters", apiKeyAuth(`header: x-` + strings.Repeat("k", 63)), header, "Too long: may not be more than 64 bytes"},
+		{"header Authorization", apiKeyAuth(`header: Authorization`), header, headerTaken},
+		{"header host", apiKeyAuth(`header: host`), header, headerTaken},
+		{"header COOKIE", apiKeyAuth(`header: COOKIE`), header, headerTaken},
+		{"header X-Tenant (the platform's)", apiKeyAuth(`header: X-Tenant`), header, headerTaken},
+		{"header Content-Length", apiKeyAuth(`header: Content-Length`), header, headerTaken},
+		{"header transfer-encoding", apiKeyAuth(`header: transfer-encoding`), header, headerTaken},
+		{"rotationGracePeriod in days", apiKeyAuth(`rotationGracePeriod: 1d`), grace, graceUnit},
+		{"rotationGracePeriod without a unit", apiKeyAuth(`rotationGracePeriod: "60"`), grace, graceUnit},
+		{"rotationGracePeriod negative", apiKeyAuth(`rotationGracePeriod: -1h`), grace, graceUnit},
+		{"rotationGracePeriod in words", apiKeyAuth(`rotationGracePeriod: 1 hour`), grace, graceUnit},
+		{"rotationGracePeriod 721h", apiKeyAuth(`rotationGracePeriod: 721h`), grace, graceMax},
+		{"rotationGracePeriod one second over 720h", apiKeyAuth(`rotationGracePeriod: 720h1s`), grace, graceMax},
+		{"rotationGracePeriod 43201m", apiKeyAuth(`rotationGracePeriod: 43201m`), grace, graceMax},
+		{"jwksURI over http", oauth2Auth(`jwksURI: "http://id.example.com/keys"`), jwksURI, https},
+		{"jwksURI without a scheme", oauth2Auth(`jwksURI: id.example.com/keys`), jwksURI, https},
+		{"jwksURI without a host", oauth2Auth(`jwksURI: "https:///keys"`), jwksURI, https},
+		{"jwksURI with a space", oauth2Auth(`jwksURI: "https://id.example.com/my keys"`), jwksURI, https},
+		{"tenantClaim with a space", oauth2Auth(`jwksURI: "https://id.example.com/keys", tenantClaim: "org id"`), claim, claimName},
+		{"tenantClaim starting with -", oauth2Auth(`jwksURI: "https://id.example.com/keys", tenantClaim: -org`), claim, claimName},
+		{"tenantClaim with a $", oauth2Auth(`jwksURI: "https://id.example.com/keys", tenantClaim: "org$"`), claim, claimName},
+		{"tenantClaim URL-style (its dots would read as nesting)", oauth2Auth(`jwksURI: "https://id.example.com/keys", tenantClaim: "https://example.com/tenant"`), claim, claimName},
+		{"tenantClaim with an empty nested name", oauth2Auth(`jwksURI: "https://id.example.com/keys", tenantClaim: "org..tenant"`), claim, claimName},
+		{"tenantClaim empty", oauth2Auth(`jwksURI: "https://id.example.com/keys", tenantClaim: ""`), claim, "should be at least 1 chars long"},
 
 		// ServicePlan quota.
 		{"quota key request.cpu (a typo)", quota(`request.cpu: "1"`), hard, quotaName},
@@ -476,6 +576,31 @@ func acceptedCases(tenantHead, planHead, productHead string) []struct{ name, yam
   - {name: v1, deprecated: true, sunset: "2027-06-30T00:00:00Z", components: [{name: api, image: x}]}
   - {name: v2, deprecated: true, components: [{name: api, image: x}]}
   - {name: v3, components: [{name: api, image: x}]}
+`},
+		{"gateway policies with API keys: a custom header and a grace period of exactly 720h", productHead + `  defaultVersion: v1
+  versions: [{name: v1, components: [{name: api, image: x, port: 8080}]}]
+  exposure: {component: api, gateway: {name: public, namespace: gw}, policies: EnvoyGateway}
+  auth: {type: APIKey, apiKey: {header: X-Tenant-Key-2, rotationGracePeriod: 720h}}
+`},
+		{"gateway policies with API keys: a grace period in mixed and fractional units Go and CEL both read", productHead + `  defaultVersion: v1
+  versions: [{name: v1, components: [{name: api, image: x, port: 8080}]}]
+  exposure: {component: api, gateway: {name: public, namespace: gw}, policies: EnvoyGateway}
+  auth: {apiKey: {header: x-tenant-tenancy, rotationGracePeriod: 1.5h30m10s500ms}}
+`},
+		{"gateway policies with OAuth2: a JWKS URI with a port and query, a nested tenant claim", productHead + `  defaultVersion: v1
+  versions: [{name: v1, components: [{name: api, image: x, port: 8080}]}]
+  exposure: {component: api, gateway: {name: public, namespace: gw}, policies: EnvoyGateway}
+  auth: {type: OAuth2, oauth2: {issuerURL: "https://id.example.com", audience: payments, jwksURI: "https://id.example.com:8443/.well-known/jwks.json?v=2", tenantClaim: "org.tenant_id"}}
+`},
+		{"OAuth2 without jwksURI when nothing at the gateway checks tokens", productHead + `  defaultVersion: v1
+  versions: [{name: v1, components: [{name: api, image: x, port: 8080}]}]
+  exposure: {component: api, gateway: {name: public, namespace: gw}, policies: None}
+  auth: {type: OAuth2, oauth2: {issuerURL: "https://id.example.com"}}
+`},
+		{"gateway policies with auth None", productHead + `  defaultVersion: v1
+  versions: [{name: v1, components: [{name: api, image: x, port: 8080}]}]
+  exposure: {component: api, gateway: {name: public, namespace: gw}, policies: EnvoyGateway}
+  auth: {type: None}
 `},
 		{"ServiceAccount owner in the tenant's own namespace without spec.namespaces",
 			tenantHead + "  owners: [{kind: ServiceAccount, name: ci.deployer, namespace: t12-cel}, {kind: User, name: \"alice@example.com\"}, {kind: Group, name: \"acme:admins\"}]\n"},

@@ -348,8 +348,8 @@ type APIKeyAuth struct {
 	// +kubebuilder:default=x-api-key
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=64
-	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z0-9][-A-Za-z0-9_]*$')",message="auth.apiKey.header must be an HTTP header name of letters, digits, - and _, e.g. x-api-key"
-	// +kubebuilder:validation:XValidation:rule="!(self.lowerAscii() in ['authorization', 'host', 'cookie', 'x-tenant', 'content-type', 'content-length', 'transfer-encoding', 'connection'])",message="auth.apiKey.header must not be a header HTTP or the platform gives another meaning (Authorization, Host, Cookie, X-Tenant, Content-Type, Content-Length, Transfer-Encoding, Connection): use e.g. x-api-key"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z0-9][-A-Za-z0-9]*$')",message="auth.apiKey.header must be an HTTP header name of letters, digits and - (no _: Envoy refuses requests with underscores in header names by default), e.g. x-api-key"
+	// +kubebuilder:validation:XValidation:rule="!(self.lowerAscii() in ['authorization', 'proxy-authorization', 'host', 'cookie', 'x-tenant', 'content-type', 'content-length', 'transfer-encoding', 'connection']) && !self.lowerAscii().startsWith('x-envoy-')",message="auth.apiKey.header must not be a header that HTTP, Envoy or the platform gives another meaning (Authorization, Proxy-Authorization, Host, Cookie, X-Tenant, Content-Type, Content-Length, Transfer-Encoding, Connection, x-envoy-*): use e.g. x-api-key"
 	Header string `json:"header,omitempty"`
 
 	// rotationGracePeriod is how long the previous key keeps working at the gateway after
@@ -385,12 +385,14 @@ type OAuth2 struct {
 
 	// tenantClaim is the token claim that must equal the tenant's name: the gateway refuses
 	// a token on every route but its tenant's, so one tenant's token never reaches another
-	// tenant's instance.
+	// tenant's instance. A dot separates the names of nested claims (org.tenant is the
+	// claim tenant inside the claim org), so a claim whose own name holds a dot (a URL-style
+	// name) cannot be used.
 	// +optional
 	// +kubebuilder:default=tenant
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=128
-	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z0-9_][-A-Za-z0-9_.:/]*$')",message="auth.oauth2.tenantClaim must be a claim name of letters, digits and - _ . : /, e.g. tenant"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z0-9_][-A-Za-z0-9_]*([.][A-Za-z0-9_][-A-Za-z0-9_]*)*$')",message="auth.oauth2.tenantClaim must be a claim name of letters, digits, - and _, with . between the names of nested claims, e.g. tenant or org.tenant (a URL-style claim name cannot be matched: the gateway reads its dots as nesting)"
 	TenantClaim string `json:"tenantClaim,omitempty"`
 }
 

@@ -386,9 +386,17 @@ func (r *Reconciler) deprecatedVersionEvents(ctx context.Context, t *tenancyv1al
 // gatewayKeys are the API keys the gateway accepts for a tenant's product: the current one
 // and, for the product's rotationGracePeriod after a rotation, the one it replaced (read
 // from the keys Secret the gateway has now). It returns when that previous key expires.
+//
+// A keys Secret whose current key is not the tenant's key means a rotation, unless the
+// cache lags behind the pass that wrote it: it is read again from the API server then, so
+// that a lagging cache does not restart the grace period.
 func (r *Reconciler) gatewayKeys(ctx context.Context, t *tenancyv1alpha1.Tenant, rp render.Resolved, current string) (*render.GatewayKeys, time.Time) {
 	live := &corev1.Secret{}
-	err := r.Get(ctx, client.ObjectKey{Namespace: rp.Namespace, Name: render.GatewayKeysName(rp.Product.Name)}, live)
+	key := client.ObjectKey{Namespace: rp.Namespace, Name: render.GatewayKeysName(rp.Product.Name)}
+	err := r.Get(ctx, key, live)
+	if err == nil && string(live.Data[t.Name]) != current && r.APIReader != nil {
+		err = r.APIReader.Get(ctx, key, live)
+	}
 	if err != nil || live.Labels[tenancyv1alpha1.LabelTenant] != t.Name {
 		live = nil
 	}
