@@ -248,6 +248,13 @@ type Component struct {
 	// resources are the component's compute resources, unless the plan overrides them.
 	// +optional
 	Resources *ComputeResources `json:"resources,omitempty"`
+
+	// metrics is where the component serves Prometheus metrics. With it the component's
+	// Service gets a metrics port (unless it is port), and, when the prometheus-operator's
+	// ServiceMonitor CRD is installed, a ServiceMonitor <product>-<component> labels each
+	// target with its tenant, plan and product.
+	// +optional
+	Metrics *ComponentMetrics `json:"metrics,omitempty"`
 }
 
 // EnvVar is an environment variable with a literal value.
@@ -263,6 +270,21 @@ type EnvVar struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=4096
 	Value string `json:"value,omitempty"`
+}
+
+// ComponentMetrics is where a component serves Prometheus metrics.
+type ComponentMetrics struct {
+	// port the metrics are served on; it may be the component's port.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	Port int32 `json:"port"`
+
+	// path of the metrics.
+	// +optional
+	// +kubebuilder:default=/metrics
+	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:Pattern=`^/[-A-Za-z0-9._~/]*$`
+	Path string `json:"path,omitempty"`
 }
 
 // Exposure publishes a product through a Gateway API HTTPRoute.

@@ -29,6 +29,9 @@ const (
 	LabelTenant = "tenancy.openplatform.io/tenant"
 	// LabelProduct names the ApiProduct a product object belongs to.
 	LabelProduct = "tenancy.openplatform.io/product"
+	// LabelPlan on a product's Services names the tenant's ServicePlan: a ServiceMonitor
+	// copies it (with the tenant and product labels) onto every metric it scrapes.
+	LabelPlan = "tenancy.openplatform.io/plan"
 	// LabelVersion on a product revision (a ControllerRevision in the operator's namespace)
 	// names the product version whose content it holds.
 	LabelVersion = "tenancy.openplatform.io/version"

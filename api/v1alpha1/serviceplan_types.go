@@ -234,12 +234,22 @@ type PlanProduct struct {
 	// +kubebuilder:validation:MaxLength=63
 	Version string `json:"version,omitempty"`
 
-	// replicas is the number of replicas of every component of the product.
+	// replicas is the number of replicas of every component of the product. With 2 or
+	// more, each component gets a PodDisruptionBudget (maxUnavailable 1) and its Pods are
+	// spread over nodes and zones. Ignored while autoscaling is set.
 	// +optional
 	// +kubebuilder:default=1
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=100
 	Replicas *int32 `json:"replicas,omitempty"`
+
+	// autoscaling gives every component of the product a HorizontalPodAutoscaler
+	// (autoscaling/v2) that sets its replica count from CPU use; the operator then leaves
+	// the count to it (a suspended tenant still goes to 0, and its autoscalers are removed
+	// until it resumes). The components need CPU requests (theirs, the plan's resources,
+	// or the plan's limitRange defaults) for utilization to be measured.
+	// +optional
+	Autoscaling *Autoscaling `json:"autoscaling,omitempty"`
 
 	// resources, when set, replaces the resources of every component of the product.
 	// +optional
@@ -249,6 +259,30 @@ type PlanProduct struct {
 	// components as RATE_LIMIT_RPM.
 	// +optional
 	RateLimit *RateLimit `json:"rateLimit,omitempty"`
+}
+
+// Autoscaling bounds the replicas of each component of a product and sets the CPU use it
+// aims for.
+// +kubebuilder:validation:XValidation:rule="self.minReplicas <= self.maxReplicas",message="autoscaling.minReplicas must not be above autoscaling.maxReplicas"
+type Autoscaling struct {
+	// minReplicas is the fewest replicas of each component. With 2 or more, each component
+	// gets a PodDisruptionBudget and its Pods are spread over nodes and zones.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	MinReplicas int32 `json:"minReplicas"`
+
+	// maxReplicas is the most replicas of each component.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	MaxReplicas int32 `json:"maxReplicas"`
+
+	// targetCPUUtilizationPercentage is the average CPU use, in percent of the Pods' CPU
+	// requests, the autoscaler keeps each component at.
+	// +optional
+	// +kubebuilder:default=80
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	TargetCPUUtilizationPercentage int32 `json:"targetCPUUtilizationPercentage,omitempty"`
 }
 
 // RateLimit is a request rate limit.

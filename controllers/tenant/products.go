@@ -85,8 +85,10 @@ func (r *Reconciler) planProducts(ctx context.Context, t *tenancyv1alpha1.Tenant
 	if cerr := nameCollision(t, resolved, routes, out.policies); cerr != nil {
 		return &productPlan{err: cerr}, nil
 	}
+	monitors, _ := apply.KindOf(render.KindServiceMonitor)
+	monitoring := r.served(ctx, monitors)
 	for _, rp := range resolved {
-		in := render.ProductInput{Tenant: t, Resolved: rp, Routes: routes, Policies: out.policies[rp.Product.Name]}
+		in := render.ProductInput{Tenant: t, Resolved: rp, Routes: routes, Policies: out.policies[rp.Product.Name], Monitoring: monitoring}
 		switch {
 		case render.UsesAPIKey(rp.Product) && usable[rp.Namespace]:
 			cred, err := r.credential(ctx, t, rp)

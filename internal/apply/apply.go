@@ -19,10 +19,13 @@ import (
 	"hash/fnv"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -81,35 +84,45 @@ var Kinds = []Kind{
 		Condition: tenancyv1alpha1.ConditionAccessGranted, Immutable: []string{"roleRef"}, Watched: true},
 	{Name: render.KindDeployment, New: func() client.Object { return &appsv1.Deployment{} }, NewList: func() client.ObjectList { return &appsv1.DeploymentList{} },
 		Namespaced: true, Product: true, Condition: tenancyv1alpha1.ConditionProductsReady, Watched: true},
+	{Name: render.KindHorizontalPodAutoscaler, New: func() client.Object { return &autoscalingv2.HorizontalPodAutoscaler{} }, NewList: func() client.ObjectList { return &autoscalingv2.HorizontalPodAutoscalerList{} },
+		Namespaced: true, Product: true, Condition: tenancyv1alpha1.ConditionProductsReady, Watched: true},
+	{Name: render.KindPodDisruptionBudget, New: func() client.Object { return &policyv1.PodDisruptionBudget{} }, NewList: func() client.ObjectList { return &policyv1.PodDisruptionBudgetList{} },
+		Namespaced: true, Product: true, Condition: tenancyv1alpha1.ConditionProductsReady, Watched: true},
 	{Name: render.KindService, New: func() client.Object { return &corev1.Service{} }, NewList: func() client.ObjectList { return &corev1.ServiceList{} },
 		Namespaced: true, Product: true, Condition: tenancyv1alpha1.ConditionProductsReady, Watched: true},
+	{Name: render.KindServiceMonitor, New: unstructuredOf(render.MonitoringGroup, render.MonitoringVersion, render.KindServiceMonitor),
+		NewList: unstructuredListOf(render.MonitoringGroup, render.MonitoringVersion, render.KindServiceMonitor),
+		Namespaced: true, Product: true, Condition: tenancyv1alpha1.ConditionProductsReady, CRD: render.ServiceMonitorCRD, Watched: true},
 	{Name: render.KindSecret, New: func() client.Object { return &corev1.Secret{} }, NewList: func() client.ObjectList { return &corev1.SecretList{} },
 		Namespaced: true, Product: true, Condition: tenancyv1alpha1.ConditionProductsReady, Watched: true},
 	// Gateway policies come before the route they guard: a route is never written before
 	// them, and pruning (in the reverse order) deletes it first.
-	{Name: render.KindSecurityPolicy, New: envoyGateway(render.KindSecurityPolicy), NewList: envoyGatewayList(render.KindSecurityPolicy),
+	{Name: render.KindSecurityPolicy, New: unstructuredOf(render.EnvoyGatewayGroup, render.EnvoyGatewayVersion, render.KindSecurityPolicy),
+		NewList: unstructuredListOf(render.EnvoyGatewayGroup, render.EnvoyGatewayVersion, render.KindSecurityPolicy),
 		Namespaced: true, Product: true, Condition: tenancyv1alpha1.ConditionProductsReady, CRD: render.SecurityPolicyCRD, Watched: true},
-	{Name: render.KindBackendTrafficPolicy, New: envoyGateway(render.KindBackendTrafficPolicy), NewList: envoyGatewayList(render.KindBackendTrafficPolicy),
+	{Name: render.KindBackendTrafficPolicy, New: unstructuredOf(render.EnvoyGatewayGroup, render.EnvoyGatewayVersion, render.KindBackendTrafficPolicy),
+		NewList: unstructuredListOf(render.EnvoyGatewayGroup, render.EnvoyGatewayVersion, render.KindBackendTrafficPolicy),
 		Namespaced: true, Product: true, Condition: tenancyv1alpha1.ConditionProductsReady, CRD: render.BackendTrafficPolicyCRD, Watched: true},
 	{Name: render.KindHTTPRoute, New: func() client.Object { return &gatewayv1.HTTPRoute{} }, NewList: func() client.ObjectList { return &gatewayv1.HTTPRouteList{} },
 		Namespaced: true, Product: true, Condition: tenancyv1alpha1.ConditionProductsReady, CRD: render.HTTPRouteCRD, Watched: true},
 }
 
-// envoyGateway makes empty Envoy Gateway objects of a kind: the operator has no Go types
-// for them, so they are read as unstructured objects.
-func envoyGateway(kind string) func() client.Object {
+// unstructuredOf makes empty objects of a kind of another project's CRD (Envoy Gateway's,
+// the prometheus-operator's): the operator has no Go types for them, so they are read as
+// unstructured objects.
+func unstructuredOf(group, version, kind string) func() client.Object {
 	return func() client.Object {
 		u := &unstructured.Unstructured{}
-		u.SetAPIVersion(render.EnvoyGatewayGroup + "/" + render.EnvoyGatewayVersion)
+		u.SetAPIVersion(group + "/" + version)
 		u.SetKind(kind)
 		return u
 	}
 }
 
-func envoyGatewayList(kind string) func() client.ObjectList {
+func unstructuredListOf(group, version, kind string) func() client.ObjectList {
 	return func() client.ObjectList {
 		u := &unstructured.UnstructuredList{}
-		u.SetAPIVersion(render.EnvoyGatewayGroup + "/" + render.EnvoyGatewayVersion)
+		u.SetAPIVersion(group + "/" + version)
 		u.SetKind(kind + "List")
 		return u
 	}
@@ -194,11 +207,21 @@ func (e *ConflictError) Error() string {
 // an adopt annotation naming the tenant, with its resourceVersion as a precondition so that
 // a namespace that changed hands since it was read is not written.
 func (a *Applier) Ensure(ctx context.Context, o render.Object) (bool, error) {
-	desired, err := toMap(o.Apply)
+	initial, err := toMap(o.Apply)
 	if err != nil {
 		return false, err
 	}
+	// A new object gets the fields left to others at their rendered value (an autoscaled
+	// Deployment starts at its minimum); an existing one is applied without them. The hash
+	// is of the latter, so that neither counts the fields as drift.
+	desired := withoutPaths(initial, o.LeftToOthers)
 	setHash(desired)
+	if len(o.LeftToOthers) > 0 {
+		initial = withoutPaths(initial, nil)
+		initial["metadata"] = desired["metadata"]
+	} else {
+		initial = desired
+	}
 	tenant := labelOf(desired, tenancyv1alpha1.LabelTenant)
 
 	live, err := NewObject(o.Kind)
@@ -214,12 +237,12 @@ func (a *Applier) Ensure(ctx context.Context, o render.Object) (bool, error) {
 			return true, a.apply(ctx, o, desired, live.GetResourceVersion())
 		}
 		if a.fresh[o.Namespace] {
-			return true, a.apply(ctx, o, desired, "")
+			return true, a.apply(ctx, o, initial, "")
 		}
 		// Not the operator's (the cache would hold it), or not there at all.
 		err = a.reader().Get(ctx, client.ObjectKey{Namespace: o.Namespace, Name: o.Name}, live)
 		if apierrors.IsNotFound(err) {
-			return true, a.apply(ctx, o, desired, "")
+			return true, a.apply(ctx, o, initial, "")
 		}
 	}
 	if err != nil {
@@ -231,6 +254,12 @@ func (a *Applier) Ensure(ctx context.Context, o render.Object) (bool, error) {
 	liveMap, err := toMap(live)
 	if err != nil {
 		return false, err
+	}
+	if unsetLeftToOthers(liveMap, o.LeftToOthers) {
+		// An autoscaler does not scale a Deployment up from 0 replicas (a tenant resumed
+		// from suspension): the operator sets the rendered value again, and leaves it to
+		// the autoscaler from there.
+		desired = initial
 	}
 	changes, err := Changes(liveMap, desired)
 	if err != nil {
@@ -248,7 +277,49 @@ func (a *Applier) Ensure(ctx context.Context, o render.Object) (bool, error) {
 			return false, err
 		}
 	}
+	if len(o.LeftToOthers) > 0 && !unsetLeftToOthers(liveMap, o.LeftToOthers) {
+		if err := a.handOver(ctx, o, liveMap); err != nil {
+			return false, err
+		}
+	}
 	return true, a.apply(ctx, o, desired, precondition)
+}
+
+// HandoverManager is the field manager that holds the fields the operator leaves to others
+// (render.Object.LeftToOthers) at the value they had when it let go.
+const HandoverManager = "tenant-operator-handover"
+
+// handOver applies, under HandoverManager, the live values of the fields the object leaves
+// to others, before the operator's own apply without them. Server-side apply removes a
+// field its last manager stops applying: a Deployment whose replicas the operator set would
+// drop to 1 when an autoscaler takes over. Shared with HandoverManager, the field keeps its
+// value, and the autoscaler's own writes take it from there. It is sent only with an apply
+// that changes the object, so an object in steady state costs no request.
+func (a *Applier) handOver(ctx context.Context, o render.Object, live map[string]any) error {
+	if len(o.LeftToOthers) == 0 {
+		return nil
+	}
+	u := &unstructured.Unstructured{Object: map[string]any{"apiVersion": live["apiVersion"], "kind": live["kind"]}}
+	u.SetName(o.Name)
+	u.SetNamespace(o.Namespace)
+	held := false
+	for _, path := range o.LeftToOthers {
+		v, found, err := unstructured.NestedFieldNoCopy(live, path...)
+		if err != nil || !found {
+			continue
+		}
+		if err := unstructured.SetNestedField(u.Object, v, path...); err != nil {
+			return fmt.Errorf("handing %v of %s %s over: %w", path, o.Kind, name(o), err)
+		}
+		held = true
+	}
+	if !held {
+		return nil
+	}
+	if err := a.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(HandoverManager)); err != nil {
+		return fmt.Errorf("handing fields of %s %s over before the operator lets go of them: %w", o.Kind, name(o), err)
+	}
+	return nil
 }
 
 // owned returns a *ConflictError unless the live object is the tenant's: it carries the
@@ -394,6 +465,37 @@ func toMap(v any) (map[string]any, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// unsetLeftToOthers reports whether one of the fields left to others is missing or zero in
+// the live object.
+func unsetLeftToOthers(live map[string]any, paths [][]string) bool {
+	for _, p := range paths {
+		v, found, _ := unstructured.NestedFieldNoCopy(live, p...)
+		if !found || v == nil {
+			return true
+		}
+		switch n := v.(type) {
+		case int64:
+			if n == 0 {
+				return true
+			}
+		case float64:
+			if n == 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// withoutPaths is a deep copy of m without the fields at paths.
+func withoutPaths(m map[string]any, paths [][]string) map[string]any {
+	out := runtime.DeepCopyJSON(m)
+	for _, p := range paths {
+		unstructured.RemoveNestedField(out, p...)
+	}
+	return out
 }
 
 // setHash stores the hash of the desired object in its annotations.

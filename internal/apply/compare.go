@@ -73,7 +73,7 @@ func Changes(live, desired map[string]any) (bool, error) {
 	switch gvk.Group {
 	case gatewayv1.GroupName:
 		conv = gateway
-	case render.EnvoyGatewayGroup:
+	case render.EnvoyGatewayGroup, render.MonitoringGroup:
 		// No schema at hand: maps merge key by key and lists are atomic, so the policies are
 		// written with the values the CRDs default inside lists.
 		conv = deduced{}

@@ -69,8 +69,8 @@ func TestRenderProperties(t *testing.T) {
 	if strings.Contains(s, "data:\n  api-key:") {
 		t.Error("a Secret carries a literal api-key")
 	}
-	if n := strings.Count(s, "\n---\n") + 1; n != 49 {
-		t.Errorf("rendered %d objects, want 49 for the samples", n)
+	if n := strings.Count(s, "\n---\n") + 1; n != 52 {
+		t.Errorf("rendered %d objects, want 52 for the samples", n)
 	}
 }
 
@@ -176,8 +176,8 @@ func TestRenderShowsRevisions(t *testing.T) {
 
 	// The header names the revision the tenant's Deployments are rendered from.
 	docs := decodeStream(t, s)
-	if len(docs) != 49 {
-		t.Errorf("decoded %d documents, want the 49 objects of the samples, each a document of its own", len(docs))
+	if len(docs) != 52 {
+		t.Errorf("decoded %d documents, want the 52 objects of the samples, each a document of its own", len(docs))
 	}
 	seen := 0
 	for _, d := range docs {

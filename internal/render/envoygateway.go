@@ -83,26 +83,27 @@ func (envoyGateway) Objects(in ProductInput, route string) []Object {
 
 // egPolicy is an Envoy Gateway policy of the tenant's product, named after the product.
 func egPolicy(t *tenancyv1alpha1.Tenant, r Resolved, kind string, spec any) Object {
-	return Object{Kind: kind, Namespace: r.Namespace, Name: r.Product.Name, Apply: &egObject{
+	return Object{Kind: kind, Namespace: r.Namespace, Name: r.Product.Name, Apply: &customObject{
 		APIVersion: EnvoyGatewayGroup + "/" + EnvoyGatewayVersion,
 		Kind:       kind,
-		Metadata:   egMetadata{Name: r.Product.Name, Namespace: r.Namespace, Labels: productLabels(t, r)},
+		Metadata:   customMetadata{Name: r.Product.Name, Namespace: r.Namespace, Labels: productLabels(t, r)},
 		Spec:       spec,
 	}}
 }
 
-// egObject is an Envoy Gateway object to apply.
-type egObject struct {
+// customObject is an object of another project's CRD (Envoy Gateway, prometheus-operator)
+// to apply, typed by the operator's own small spec types.
+type customObject struct {
 	APIVersion string     `json:"apiVersion"`
 	Kind       string     `json:"kind"`
-	Metadata   egMetadata `json:"metadata"`
+	Metadata   customMetadata `json:"metadata"`
 	Spec       any        `json:"spec"`
 }
 
-// IsApplyConfiguration marks egObject as a server-side apply configuration.
-func (*egObject) IsApplyConfiguration() {}
+// IsApplyConfiguration marks customObject as a server-side apply configuration.
+func (*customObject) IsApplyConfiguration() {}
 
-type egMetadata struct {
+type customMetadata struct {
 	Name      string            `json:"name"`
 	Namespace string            `json:"namespace"`
 	Labels    map[string]string `json:"labels,omitempty"`

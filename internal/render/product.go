@@ -204,6 +204,9 @@ type ProductInput struct {
 	// GatewayKeys are the keys the gateway accepts, for a product with API key auth and
 	// gateway policies.
 	GatewayKeys *GatewayKeys
+	// Monitoring is true when the prometheus-operator's ServiceMonitor CRD is installed:
+	// components with metrics get a ServiceMonitor.
+	Monitoring bool
 }
 
 // RouteMade reports whether a tenant's product gets an HTTPRoute: it is exposed, the
@@ -235,11 +238,21 @@ func Product(in ProductInput) []Object {
 	if in.Credential != nil {
 		out = append(out, credentialsSecret(in.Tenant, r, in.Credential))
 	}
+	replicas, autoscaled := Replicas(in.Tenant, r)
 	for i := range r.Version.Components {
 		c := &r.Version.Components[i]
 		out = append(out, deployment(in, c))
-		if c.Port != nil {
+		if autoscaled {
+			out = append(out, horizontalPodAutoscaler(in.Tenant, r, c))
+		}
+		if replicas >= 2 {
+			out = append(out, podDisruptionBudget(in.Tenant, r, c))
+		}
+		if c.Port != nil || c.Metrics != nil {
 			out = append(out, service(in.Tenant, r, c))
+		}
+		if c.Metrics != nil && in.Monitoring {
+			out = append(out, serviceMonitor(in.Tenant, r, c))
 		}
 	}
 	if RouteMade(r, in.Routes, in.Policies) {
@@ -295,13 +308,7 @@ func CredentialsHash(key string) string {
 func deployment(in ProductInput, c *tenancyv1alpha1.Component) Object {
 	t, r := in.Tenant, in.Resolved
 	name := ComponentName(r.Product.Name, c.Name)
-	replicas := int32(1)
-	if r.PlanEntry.Replicas != nil {
-		replicas = *r.PlanEntry.Replicas
-	}
-	if t.Spec.Suspended {
-		replicas = 0
-	}
+	replicas, autoscaled := Replicas(t, r)
 
 	env := []*corev1ac.EnvVarApplyConfiguration{
 		corev1ac.EnvVar().WithName(EnvTenant).WithValue(t.Name),
@@ -334,6 +341,11 @@ func deployment(in ProductInput, c *tenancyv1alpha1.Component) Object {
 	}
 	if c.Port != nil {
 		container.WithPorts(corev1ac.ContainerPort().WithName("http").WithContainerPort(*c.Port).WithProtocol(corev1.ProtocolTCP))
+	}
+	if c.Metrics != nil && metricsPort(c) == metricsPortName {
+		container.WithPorts(corev1ac.ContainerPort().WithName(metricsPortName).WithContainerPort(c.Metrics.Port).WithProtocol(corev1.ProtocolTCP))
+	}
+	if c.Port != nil {
 		if c.HealthPath != "" {
 			container.WithReadinessProbe(corev1ac.Probe().WithHTTPGet(corev1ac.HTTPGetAction().
 				WithPath(c.HealthPath).WithPort(intstr.FromInt32(*c.Port))))
@@ -347,28 +359,39 @@ func deployment(in ProductInput, c *tenancyv1alpha1.Component) Object {
 	// app.kubernetes.io/managed-by (only the objects the operator writes carry it).
 	podLabels := componentLabels(t, r, c.Name)
 	delete(podLabels, tenancyv1alpha1.LabelManagedBy)
+	podSpec := corev1ac.PodSpec().
+		WithAutomountServiceAccountToken(false).
+		WithSecurityContext(corev1ac.PodSecurityContext().
+			WithRunAsNonRoot(true).
+			WithRunAsUser(nonRootUID).
+			WithRunAsGroup(nonRootUID).
+			WithSeccompProfile(corev1ac.SeccompProfile().WithType(corev1.SeccompProfileTypeRuntimeDefault))).
+		WithContainers(container)
+	if highlyAvailable(t, r) {
+		podSpec.WithTopologySpreadConstraints(spread(t, r, c.Name)...)
+	}
 	template := corev1ac.PodTemplateSpec().
 		WithLabels(podLabels).
-		WithSpec(corev1ac.PodSpec().
-			WithAutomountServiceAccountToken(false).
-			WithSecurityContext(corev1ac.PodSecurityContext().
-				WithRunAsNonRoot(true).
-				WithRunAsUser(nonRootUID).
-				WithRunAsGroup(nonRootUID).
-				WithSeccompProfile(corev1ac.SeccompProfile().WithType(corev1.SeccompProfileTypeRuntimeDefault))).
-			WithContainers(container))
+		WithSpec(podSpec)
 	if len(podAnnotations) > 0 {
 		template.WithAnnotations(podAnnotations)
 	}
-	d := appsv1ac.Deployment(name, r.Namespace).
+	spec := appsv1ac.DeploymentSpec().
+		WithProgressDeadlineSeconds(ProgressDeadlineSeconds).
+		WithSelector(metav1ac.LabelSelector().WithMatchLabels(selectorLabels(t, r.Product.Name, c.Name))).
+		WithTemplate(template)
+	spec.WithReplicas(replicas)
+	o := Object{Kind: KindDeployment, Namespace: r.Namespace, Name: name}
+	if autoscaled {
+		// The autoscaler owns the count: a new Deployment starts at its minimum, an
+		// existing one is applied without replicas (see LeftToOthers).
+		o.LeftToOthers = [][]string{{"spec", "replicas"}}
+	}
+	o.Apply = appsv1ac.Deployment(name, r.Namespace).
 		WithLabels(componentLabels(t, r, c.Name)).
 		WithAnnotations(revisionAnnotation(r.Revision)).
-		WithSpec(appsv1ac.DeploymentSpec().
-			WithReplicas(replicas).
-			WithProgressDeadlineSeconds(ProgressDeadlineSeconds).
-			WithSelector(metav1ac.LabelSelector().WithMatchLabels(selectorLabels(t, r.Product.Name, c.Name))).
-			WithTemplate(template))
-	return Object{Kind: KindDeployment, Namespace: r.Namespace, Name: name, Apply: d}
+		WithSpec(spec)
+	return o
 }
 
 // revisionAnnotation names the revision a Deployment was rendered from.
@@ -398,15 +421,29 @@ func resources(plan, component *tenancyv1alpha1.ComputeResources) *corev1ac.Reso
 	return out
 }
 
+// service serves a component's port and, when they are served apart, its metrics. It
+// carries the tenant's plan, which a ServiceMonitor copies onto the metrics.
 func service(t *tenancyv1alpha1.Tenant, r Resolved, c *tenancyv1alpha1.Component) Object {
 	name := ComponentName(r.Product.Name, c.Name)
+	var ports []*corev1ac.ServicePortApplyConfiguration
+	if c.Port != nil {
+		ports = append(ports, corev1ac.ServicePort().WithName("http").WithPort(*c.Port).
+			WithTargetPort(intstr.FromString("http")).WithProtocol(corev1.ProtocolTCP))
+	}
+	if c.Metrics != nil && metricsPort(c) == metricsPortName {
+		ports = append(ports, corev1ac.ServicePort().WithName(metricsPortName).WithPort(c.Metrics.Port).
+			WithTargetPort(intstr.FromString(metricsPortName)).WithProtocol(corev1.ProtocolTCP))
+	}
+	labels := componentLabels(t, r, c.Name)
+	if c.Metrics != nil {
+		labels[tenancyv1alpha1.LabelPlan] = t.Spec.Plan
+	}
 	s := corev1ac.Service(name, r.Namespace).
-		WithLabels(componentLabels(t, r, c.Name)).
+		WithLabels(labels).
 		WithSpec(corev1ac.ServiceSpec().
 			WithType(corev1.ServiceTypeClusterIP).
 			WithSelector(selectorLabels(t, r.Product.Name, c.Name)).
-			WithPorts(corev1ac.ServicePort().WithName("http").WithPort(*c.Port).
-				WithTargetPort(intstr.FromString("http")).WithProtocol(corev1.ProtocolTCP)))
+			WithPorts(ports...))
 	return Object{Kind: KindService, Namespace: r.Namespace, Name: name, Apply: s}
 }
 

@@ -39,6 +39,11 @@ type Object struct {
 	Namespace string // empty for cluster-scoped objects
 	Name      string
 	Apply     runtime.ApplyConfiguration
+	// LeftToOthers are the paths of fields the operator does not set but someone else
+	// does (a Deployment's replicas under an autoscaler): before the operator stops
+	// applying one it once set, the live value is handed to another field manager, so
+	// that server-side apply does not remove it.
+	LeftToOthers [][]string
 }
 
 // Key identifies an object by kind, namespace and name.
