@@ -15,6 +15,8 @@ HELM_VERSION ?= v3.22.0
 HELM_K8S_MINOR ?= 37
 # Envoy Gateway: its CRDs and egctl (the translator the e2e tests check policies with).
 ENVOY_GATEWAY_VERSION ?= v1.9.1
+# The prometheus-operator, whose ServiceMonitor CRD the tests install.
+PROMETHEUS_OPERATOR_VERSION ?= v0.85.0
 KUBECTL ?= kubectl
 DOCKER ?= docker
 
@@ -83,12 +85,12 @@ test-unit: ## Unit tests: pure code, no cluster (also the test harness's own tes
 	go test -count=1 ./api/... ./internal/... ./test/internal/...
 
 .PHONY: test-envtest
-test-envtest: k8s-binaries envoy-gateway-crds ## Controller tests against a real kube-apiserver and etcd (envtest, no controller-manager).
-	KUBEBUILDER_ASSETS=$(LOCALBIN) ENVOY_GATEWAY_CRDS=$(LOCALBIN)/envoy-gateway/crds go test ./controllers/... -v -count=1 $(ENVTEST_FLAGS)
+test-envtest: k8s-binaries envoy-gateway-crds prometheus-operator-crds ## Controller tests against a real kube-apiserver and etcd (envtest, no controller-manager).
+	KUBEBUILDER_ASSETS=$(LOCALBIN) ENVOY_GATEWAY_CRDS=$(LOCALBIN)/envoy-gateway/crds PROMETHEUS_OPERATOR_CRDS=$(LOCALBIN)/prometheus-operator/crds go test ./controllers/... -v -count=1 $(ENVTEST_FLAGS)
 
 .PHONY: test-e2e
-test-e2e: k8s-binaries build helm envoy-gateway ## End-to-end tests: bin/manager against a kwok cluster of its own (with Envoy Gateway's CRDs and egctl).
-	E2E_MANAGER=$(LOCALBIN)/manager E2E_HELM=$(HELM) E2E_ENVOY_GATEWAY_CRDS=$(LOCALBIN)/envoy-gateway/crds E2E_EGCTL=$(LOCALBIN)/egctl go test ./test/e2e/... -v -count=1 -timeout 20m $(E2E_FLAGS)
+test-e2e: k8s-binaries build helm envoy-gateway prometheus-operator-crds ## End-to-end tests: bin/manager against a kwok cluster of its own (with Envoy Gateway's CRDs and egctl, and the prometheus-operator's CRDs).
+	E2E_MANAGER=$(LOCALBIN)/manager E2E_HELM=$(HELM) E2E_ENVOY_GATEWAY_CRDS=$(LOCALBIN)/envoy-gateway/crds E2E_EGCTL=$(LOCALBIN)/egctl E2E_PROMETHEUS_OPERATOR_CRDS=$(LOCALBIN)/prometheus-operator/crds go test ./test/e2e/... -v -count=1 -timeout 20m $(E2E_FLAGS)
 
 # Flags for `make bench`, e.g. BENCH_ARGS='-tenants=200 -namespaces=3'.
 BENCH_ARGS ?=
@@ -165,6 +167,10 @@ envoy-gateway: envoy-gateway-crds egctl ## Envoy Gateway's CRDs and egctl, as th
 .PHONY: envoy-gateway-crds
 envoy-gateway-crds: | $(LOCALBIN) ## Fetch Envoy Gateway v1.9.1's CRDs (gateway.envoyproxy.io) from its Go module into bin/envoy-gateway/crds.
 	@BIN_DIR=$(LOCALBIN) ENVOY_GATEWAY_VERSION=$(ENVOY_GATEWAY_VERSION) hack/envoy-gateway.sh crds
+
+.PHONY: prometheus-operator-crds
+prometheus-operator-crds: | $(LOCALBIN) ## Fetch the prometheus-operator v0.85.0 CRDs (monitoring.coreos.com) from its Go module into bin/prometheus-operator/crds.
+	@BIN_DIR=$(LOCALBIN) PROMETHEUS_OPERATOR_VERSION=$(PROMETHEUS_OPERATOR_VERSION) hack/prometheus-operator-crds.sh
 
 .PHONY: egctl
 egctl: | $(LOCALBIN) ## Build Envoy Gateway v1.9.1's egctl (its translator checks the operator's policies) into bin/ (first build ~10 min, then ~20 s from the Go build cache).
