@@ -36,6 +36,13 @@ func newWorkload(cfg Config) (*workload, error) {
 	if err := readSample(cfg.Root, "tenancy_v1alpha1_apiproduct_payments.yaml", payments); err != nil {
 		return nil, err
 	}
+	// The bench cluster has neither the Gateway API nor Envoy Gateway: routes and gateway
+	// policies are not what it measures, and with policies EnvoyGateway the operator would
+	// (rightly) report GatewayPoliciesUnavailable. The product keeps its API keys.
+	if payments.Spec.Exposure != nil {
+		payments.Spec.Exposure.Policies = tenancyv1alpha1.GatewayPoliciesNone
+	}
+	payments.Spec.Auth.APIKey = nil
 	w := &workload{cfg: cfg}
 	for i := range cfg.ProductsPerTenant {
 		p := payments.DeepCopy()
