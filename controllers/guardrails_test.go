@@ -24,6 +24,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -71,7 +72,7 @@ func TestGuardrails(t *testing.T) {
 			Annotations: map[string]string{tenancyv1alpha1.AnnotationAllowEgressTo: "10.20.0.0/16,192.168.0.0/24"}}},
 		{ObjectMeta: metav1.ObjectMeta{Name: nsOpen, Labels: tenantLabels(tenancyv1alpha1.LabelEgress, "Open")}},
 		{ObjectMeta: metav1.ObjectMeta{Name: nsRoutes,
-			Labels:      tenantLabels(tenancyv1alpha1.LabelEgress, "Open"),
+			Labels: tenantLabels(tenancyv1alpha1.LabelEgress, "Open"),
 			Annotations: map[string]string{tenancyv1alpha1.AnnotationHostnames: "gr-a.api.example.com,gr-a.reports.example.com",
 				tenancyv1alpha1.AnnotationGuardedServices: "payments-api,reports-web"}}},
 		{ObjectMeta: metav1.ObjectMeta{Name: nsPull, Labels: tenantLabels(tenancyv1alpha1.LabelAlwaysPullImages, "true")}},
@@ -312,6 +313,47 @@ func TestGuardrails(t *testing.T) {
 		}
 		if err := asCarol.Create(testCtx, service(nsPlain, "gr-external", "203.0.113.13")); err != nil {
 			t.Errorf("carol creating a Service with externalIPs outside tenant namespaces: %v, want it allowed", err)
+		}
+	})
+
+	t.Run("tenant disruption budgets", func(t *testing.T) {
+		t.Parallel()
+		budget := func(name string, maxUnavailable, minAvailable *intstr.IntOrString) *policyv1.PodDisruptionBudget {
+			return &policyv1.PodDisruptionBudget{
+				ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: nsRestricted},
+				Spec: policyv1.PodDisruptionBudgetSpec{
+					Selector:       &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+					MaxUnavailable: maxUnavailable, MinAvailable: minAvailable,
+				},
+			}
+		}
+		const blocks = "which would block every drain of its Pods' nodes, other tenants' included: set maxUnavailable to at least 1, or a percentage above 0%."
+		for _, c := range []struct {
+			name string
+			pdb  *policyv1.PodDisruptionBudget
+			msg  string
+		}{
+			{"maxUnavailable 0", budget("gr-pdb-zero", ptr.To(intstr.FromInt32(0)), nil), "PodDisruptionBudget gr-a/gr-pdb-zero allows no disruption (maxUnavailable 0), " + blocks},
+			{"maxUnavailable 0%", budget("gr-pdb-zero-pct", ptr.To(intstr.FromString("0%")), nil), "PodDisruptionBudget gr-a/gr-pdb-zero-pct allows no disruption (maxUnavailable 0%)"},
+			{"minAvailable", budget("gr-pdb-min", nil, ptr.To(intstr.FromString("100%"))), "PodDisruptionBudget gr-a/gr-pdb-min sets minAvailable, which blocks every drain of its Pods' nodes once it equals their number"},
+			{"neither", budget("gr-pdb-none", nil, nil), "PodDisruptionBudget gr-a/gr-pdb-none allows no disruption (maxUnavailable unset)"},
+		} {
+			t.Run("refused: "+c.name, func(t *testing.T) {
+				eventually(t, 0, func() error { return wantForbidden(asAlice.Create(testCtx, c.pdb, client.DryRunAll), c.msg) })
+			})
+		}
+		for _, c := range []struct {
+			name string
+			pdb  *policyv1.PodDisruptionBudget
+		}{
+			{"maxUnavailable 1", budget("gr-pdb-one", ptr.To(intstr.FromInt32(1)), nil)},
+			{"maxUnavailable 25%", budget("gr-pdb-quarter", ptr.To(intstr.FromString("25%")), nil)},
+		} {
+			t.Run("allowed: "+c.name, func(t *testing.T) {
+				if err := asAlice.Create(testCtx, c.pdb, client.DryRunAll); err != nil {
+					t.Errorf("alice creating %s: %v, want it allowed", c.pdb.Name, err)
+				}
+			})
 		}
 	})
 

@@ -486,7 +486,7 @@ func leaseHolder(t *testing.T, namespace string) string {
 // with a binding of the same name (the bundle and the chart prefix both names).
 var (
 	validatingPolicies = []string{"managed-objects", "namespace-tenant-label", "managed-by-label",
-		"tenant-network-policies", "tenant-services", "tenant-httproutes", "tenant-gateway-policies", "operator-fence"}
+		"tenant-network-policies", "tenant-services", "tenant-httproutes", "tenant-gateway-policies", "tenant-disruption-budgets", "operator-fence"}
 	mutatingPolicies = []string{"always-pull-images"}
 )
 
