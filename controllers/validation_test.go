@@ -241,6 +241,27 @@ spec:
 			t.Errorf("auth.oauth2.tenantClaim = %q, want the default tenant", c)
 		}
 
+		// The autoscaling target and the metrics path have defaults.
+		scaled := &tenancyv1alpha1.ServicePlan{
+			ObjectMeta: metav1.ObjectMeta{Name: "p12-autoscaling-defaults"},
+			Spec: tenancyv1alpha1.ServicePlanSpec{Products: []tenancyv1alpha1.PlanProduct{{
+				Name: "ap12-defaults", Autoscaling: &tenancyv1alpha1.Autoscaling{MinReplicas: 2, MaxReplicas: 5},
+			}}},
+		}
+		if err := k8s.Create(testCtx, scaled, client.DryRunAll); err != nil {
+			t.Errorf("a plan with autoscaling {minReplicas: 2, maxReplicas: 5} was rejected: %v", err)
+		} else if a := scaled.Spec.Products[0].Autoscaling; a.TargetCPUUtilizationPercentage != 80 || a.MinReplicas != 2 || a.MaxReplicas != 5 {
+			t.Errorf("autoscaling %+v, want minReplicas 2, maxReplicas 5 and the default targetCPUUtilizationPercentage 80", *a)
+		}
+		monitored := product.DeepCopy()
+		monitored.ObjectMeta = metav1.ObjectMeta{Name: "ap12-metrics-defaults"}
+		monitored.Spec.Versions[0].Components[0].Metrics = &tenancyv1alpha1.ComponentMetrics{Port: 9090}
+		if err := k8s.Create(testCtx, monitored, client.DryRunAll); err != nil {
+			t.Errorf("a product with metrics {port: 9090} was rejected: %v", err)
+		} else if m := monitored.Spec.Versions[0].Components[0].Metrics; m.Path != "/metrics" || m.Port != 9090 {
+			t.Errorf("metrics %+v, want port 9090 and the default path /metrics", *m)
+		}
+
 		tenant := &tenancyv1alpha1.Tenant{
 			ObjectMeta: metav1.ObjectMeta{Name: "t12-valid"},
 			Spec: tenancyv1alpha1.TenantSpec{
@@ -334,6 +355,11 @@ func fieldCases(tenantHead, owner, planHead, productHead string) []rejectedCase 
 		graceMax    = "auth.apiKey.rotationGracePeriod must be at most 720h (30 days)"
 		https       = "auth.oauth2.jwksURI must be an https:// URL"
 		claimName   = "auth.oauth2.tenantClaim must be a claim name of letters, digits, - and _, with . between the names of nested claims"
+	)
+	autoscaling := func(a string) string { return planHead + "  products: [{name: payments, autoscaling: {" + a + "}}]\n" }
+	const (
+		scaling = "spec.products[0].autoscaling"
+		metrics = "spec.versions[0].components[0].metrics"
 	)
 	sixteen := strings.Repeat("{key: k, operator: Exists}, ", 16)
 	return []rejectedCase{
@@ -484,6 +510,23 @@ func fieldCases(tenantHead, owner, planHead, productHead string) []rejectedCase 
 		{"allowEgressTo entry not a CIDR", planHead + "  network: {egress: Restricted, allowEgressTo: [10.20.0.0/16, 10.30.0.0]}\n",
 			"spec.network.allowEgressTo[1]", "allowEgressTo entries must be CIDRs such as 10.20.0.0/16"},
 
+		// ServicePlan product autoscaling and ApiProduct component metrics.
+		{"autoscaling minReplicas above maxReplicas", autoscaling("minReplicas: 5, maxReplicas: 3"), scaling,
+			"autoscaling.minReplicas must not be above autoscaling.maxReplicas"},
+		{"autoscaling minReplicas 0", autoscaling("minReplicas: 0, maxReplicas: 3"), scaling + ".minReplicas", "should be greater than or equal to 1"},
+		{"autoscaling maxReplicas 101", autoscaling("minReplicas: 2, maxReplicas: 101"), scaling + ".maxReplicas", "should be less than or equal to 100"},
+		{"autoscaling without maxReplicas", autoscaling("minReplicas: 2"), scaling + ".maxReplicas", "Required value"},
+		{"autoscaling targetCPUUtilizationPercentage 0", autoscaling("minReplicas: 2, maxReplicas: 3, targetCPUUtilizationPercentage: 0"),
+			scaling + ".targetCPUUtilizationPercentage", "should be greater than or equal to 1"},
+		{"autoscaling targetCPUUtilizationPercentage 101", autoscaling("minReplicas: 2, maxReplicas: 3, targetCPUUtilizationPercentage: 101"),
+			scaling + ".targetCPUUtilizationPercentage", "should be less than or equal to 100"},
+		{"metrics port 0", component("{name: api, image: x, metrics: {port: 0}}"), metrics + ".port", "should be greater than or equal to 1"},
+		{"metrics port 70000", component("{name: api, image: x, metrics: {port: 70000}}"), metrics + ".port", "should be less than or equal to 65535"},
+		{"metrics without a port", component("{name: api, image: x, metrics: {path: /metrics}}"), metrics + ".port", "Required value"},
+		{"metrics path without a leading /", component("{name: api, image: x, metrics: {port: 9090, path: metrics}}"), metrics + ".path", "should match"},
+		{"metrics path with a space", component(`{name: api, image: x, metrics: {port: 9090, path: "/me trics"}}`), metrics + ".path", "should match"},
+		{"metrics path with a query", component(`{name: api, image: x, metrics: {port: 9090, path: "/metrics?format=text"}}`), metrics + ".path", "should match"},
+
 		// Tenant owners.
 		{"ServiceAccount owner in another namespace", owners(`{kind: ServiceAccount, name: deployer, namespace: ci}`), "spec.owners", saNS},
 		{"ServiceAccount owner in the tenant's name while namespaces lists others",
@@ -601,6 +644,20 @@ func acceptedCases(tenantHead, planHead, productHead string) []struct{ name, yam
   versions: [{name: v1, components: [{name: api, image: x, port: 8080}]}]
   exposure: {component: api, gateway: {name: public, namespace: gw}, policies: EnvoyGateway}
   auth: {type: None}
+`},
+		{"autoscaling at its bounds, minReplicas equal to maxReplicas", planHead + `  products:
+  - {name: a, autoscaling: {minReplicas: 1, maxReplicas: 100, targetCPUUtilizationPercentage: 1}}
+  - {name: b, replicas: 0, autoscaling: {minReplicas: 100, maxReplicas: 100, targetCPUUtilizationPercentage: 100}}
+  - {name: c, autoscaling: {minReplicas: 3, maxReplicas: 3}}
+`},
+		{"metrics on a port of their own, on the component's port, at the port bounds and with URL path characters", productHead + `  defaultVersion: v1
+  versions:
+  - name: v1
+    components:
+    - {name: api, image: x, port: 8080, metrics: {port: 9090}}
+    - {name: web, image: x, port: 8080, metrics: {port: 8080, path: /stats}}
+    - {name: low, image: x, metrics: {port: 1, path: /}}
+    - {name: high, image: x, metrics: {port: 65535, path: "/-._~/Prom/metrics.v2/"}}
 `},
 		{"ServiceAccount owner in the tenant's own namespace without spec.namespaces",
 			tenantHead + "  owners: [{kind: ServiceAccount, name: ci.deployer, namespace: t12-cel}, {kind: User, name: \"alice@example.com\"}, {kind: Group, name: \"acme:admins\"}]\n"},

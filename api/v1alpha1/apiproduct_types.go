@@ -69,6 +69,11 @@ type ApiProductSpec struct {
 	// +kubebuilder:default={type: APIKey}
 	Auth Auth `json:"auth,omitempty"`
 
+	// shared configures the product's shared instances, which serve the tenants of plans
+	// that give them the product with tenancy Shared.
+	// +optional
+	Shared *SharedSpec `json:"shared,omitempty"`
+
 	// rollout moves a change of the product to tenants in waves, each gated on the moved
 	// tenants being healthy, and returns them to the stable revision on failure. Without it
 	// every tenant moves at once.
@@ -272,6 +277,26 @@ type EnvVar struct {
 	Value string `json:"value,omitempty"`
 }
 
+// SharedSpec configures a product's shared instances: one per product version that Shared
+// tenants use, in one namespace.
+type SharedSpec struct {
+	// namespace of the shared instances. Default: shared-<product>. The operator creates
+	// it and deletes it when no tenant uses the product's shared instances any more; it is
+	// reserved, never a tenant namespace.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Namespace string `json:"namespace,omitempty"`
+
+	// replicas of each component of a shared instance. With 2 or more each component gets
+	// a PodDisruptionBudget and its Pods spread over nodes and zones.
+	// +optional
+	// +kubebuilder:default=2
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	Replicas *int32 `json:"replicas,omitempty"`
+}
+
 // ComponentMetrics is where a component serves Prometheus metrics.
 type ComponentMetrics struct {
 	// port the metrics are served on; it may be the component's port.
@@ -434,6 +459,13 @@ type ApiProductStatus struct {
 	// +listType=set
 	TenantNames []string `json:"tenantNames,omitempty"`
 
+	// sharedInstances are the product's shared instances, one per version that Shared
+	// tenants use, in the shared namespace.
+	// +optional
+	// +listType=map
+	// +listMapKey=version
+	SharedInstances []SharedInstanceStatus `json:"sharedInstances,omitempty"`
+
 	// versions says how many tenants run each version.
 	// +optional
 	// +listType=map
@@ -450,6 +482,22 @@ type ApiProductStatus struct {
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// SharedInstanceStatus is the state of one shared instance of a product.
+type SharedInstanceStatus struct {
+	// version of the product the instance runs.
+	Version string `json:"version"`
+	// namespace the instance runs in.
+	Namespace string `json:"namespace"`
+	// tenants served by the instance, or about to be.
+	Tenants int32 `json:"tenants"`
+	// replicas desired over the instance's Deployments.
+	// +optional
+	Replicas int32 `json:"replicas"`
+	// readyReplicas over the instance's Deployments.
+	// +optional
+	ReadyReplicas int32 `json:"readyReplicas"`
 }
 
 // RolloutPhase is where a rollout stands.

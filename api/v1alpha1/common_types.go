@@ -32,6 +32,12 @@ const (
 	// LabelPlan on a product's Services names the tenant's ServicePlan: a ServiceMonitor
 	// copies it (with the tenant and product labels) onto every metric it scrapes.
 	LabelPlan = "tenancy.openplatform.io/plan"
+	// LabelSharedProduct on a shared namespace and on the objects in it names the
+	// ApiProduct whose shared instances they are.
+	LabelSharedProduct = "tenancy.openplatform.io/shared-product"
+	// HeaderTenant is the request header a tenant's route to a shared instance sets to the
+	// tenant's name, overwriting what a client sends.
+	HeaderTenant = "X-Tenant"
 	// LabelVersion on a product revision (a ControllerRevision in the operator's namespace)
 	// names the product version whose content it holds.
 	LabelVersion = "tenancy.openplatform.io/version"

@@ -220,7 +220,23 @@ type PlanNetwork struct {
 	AllowEgressTo []string `json:"allowEgressTo,omitempty"`
 }
 
+// Tenancy says whether a plan's tenants get instances of a product of their own.
+// +kubebuilder:validation:Enum=Dedicated;Shared
+type Tenancy string
+
+// Tenancies.
+const (
+	// TenancyDedicated gives each tenant its own Deployments of the product, in its own
+	// namespace, counted against its quota.
+	TenancyDedicated Tenancy = "Dedicated"
+	// TenancyShared serves the plan's tenants from one instance of each product version in
+	// the product's shared namespace; each tenant keeps its own credentials, route and
+	// gateway policies.
+	TenancyShared Tenancy = "Shared"
+)
+
 // PlanProduct is an ApiProduct included in a plan.
+// +kubebuilder:validation:XValidation:rule="!has(self.tenancy) || self.tenancy != 'Shared' || !has(self.autoscaling)",message="autoscaling is for Dedicated instances: a Shared product runs the replicas of the ApiProduct's spec.shared.replicas; remove autoscaling or set tenancy Dedicated"
 type PlanProduct struct {
 	// name is the name of the ApiProduct.
 	// +kubebuilder:validation:MinLength=1
@@ -233,6 +249,15 @@ type PlanProduct struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=63
 	Version string `json:"version,omitempty"`
+
+	// tenancy is Dedicated (each tenant gets its own instance of the product) or Shared
+	// (the plan's tenants are served by the product's shared instance, in its shared
+	// namespace: no Pods of their own and nothing charged to their quota; replicas,
+	// resources and autoscaling of this entry do not apply). Shared needs the product to
+	// be exposed: tenants reach a shared instance only through the gateway.
+	// +optional
+	// +kubebuilder:default=Dedicated
+	Tenancy Tenancy `json:"tenancy,omitempty"`
 
 	// replicas is the number of replicas of every component of the product. With 2 or
 	// more, each component gets a PodDisruptionBudget (maxUnavailable 1) and its Pods are

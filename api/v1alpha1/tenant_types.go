@@ -191,9 +191,19 @@ type ProductStatus struct {
 	// a rollback returns it there. Empty outside a rollout.
 	// +optional
 	PreviousRevision string `json:"previousRevision,omitempty"`
-	// namespace the product runs in.
+	// namespace the product runs in: the tenant's, or the shared namespace of the shared
+	// instance that serves it.
 	// +optional
 	Namespace string `json:"namespace,omitempty"`
+	// tenancy is Dedicated (the tenant's own instance serves it) or Shared (the product's
+	// shared instance does). During a move between the two it names the instance that
+	// serves the tenant until the other one is available.
+	// +optional
+	Tenancy Tenancy `json:"tenancy,omitempty"`
+	// sharedInstance is the shared instance (<product>-<version>) that serves the tenant,
+	// with tenancy Shared.
+	// +optional
+	SharedInstance string `json:"sharedInstance,omitempty"`
 	// replicas desired over all of the product's Deployments.
 	// +optional
 	Replicas int32 `json:"replicas"`

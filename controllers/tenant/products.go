@@ -36,8 +36,9 @@ type productPlan struct {
 	// unavailable are the products that ask for gateway policies whose CRDs are not
 	// installed: they get no route (fail closed).
 	unavailable []string
-	// crdsPending is set when an exposed product has no route because a CRD it needs (the
-	// HTTPRoute's, a gateway policy's) exists but its API is not served yet (it was just
+	// crdsPending is set when an exposed product has no route, or a component with
+	// metrics no ServiceMonitor, because a CRD it needs (the HTTPRoute's, a gateway
+	// policy's, the ServiceMonitor's) exists but its API is not served yet (it was just
 	// installed): check again shortly.
 	crdsPending bool
 	// keysExpire is when the first previous API key still accepted at the gateway expires:
@@ -87,6 +88,11 @@ func (r *Reconciler) planProducts(ctx context.Context, t *tenancyv1alpha1.Tenant
 	}
 	monitors, _ := apply.KindOf(render.KindServiceMonitor)
 	monitoring := r.served(ctx, monitors)
+	if !monitoring && hasMetrics(resolved) && r.crdJustInstalled(ctx, render.ServiceMonitorCRD) {
+		// Discovery serves a new CRD's API only some time after the CRD's Established
+		// condition, the last change of the CRD the operator sees.
+		out.crdsPending = true
+	}
 	for _, rp := range resolved {
 		in := render.ProductInput{Tenant: t, Resolved: rp, Routes: routes, Policies: out.policies[rp.Product.Name], Monitoring: monitoring}
 		switch {
@@ -111,6 +117,18 @@ func (r *Reconciler) planProducts(ctx context.Context, t *tenancyv1alpha1.Tenant
 		out.objects = append(out.objects, render.Product(in)...)
 	}
 	return out, nil
+}
+
+// hasMetrics reports whether a component of one of the resolved products serves metrics.
+func hasMetrics(resolved []render.Resolved) bool {
+	for _, rp := range resolved {
+		for _, c := range rp.Version.Components {
+			if c.Metrics != nil {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // assignRevision sets the revision the tenant runs of a resolved product: the live spec's

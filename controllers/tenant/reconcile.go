@@ -21,8 +21,8 @@ import (
 	"github.com/openplatform/tenant-operator/internal/render"
 )
 
-// crdsPendingRequeue is how soon a tenant with an exposed product looks again for the
-// HTTPRoute or gateway policy API after its CRD appeared.
+// crdsPendingRequeue is how soon a tenant with an exposed product, or with metrics, looks
+// again for the HTTPRoute, gateway policy or ServiceMonitor API after its CRD appeared.
 const crdsPendingRequeue = 2 * time.Second
 
 // conditionOf says which condition reports the state of an object of a kind.

@@ -25,8 +25,8 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -61,6 +61,9 @@ type Kind struct {
 	// changes (namespaces are watched on their own). Kinds with a CRD are watched once it is
 	// installed.
 	Watched bool
+	// Atomic are the paths of maps that must match whole in a kind compared without a
+	// schema (a label selector): merging key by key would not see an extra key as drift.
+	Atomic [][]string
 	// CRD names the CustomResourceDefinition of a kind that is not built into Kubernetes:
 	// the kind may not be installed, and is written, listed and watched only while it is.
 	CRD string
@@ -91,17 +94,18 @@ var Kinds = []Kind{
 	{Name: render.KindService, New: func() client.Object { return &corev1.Service{} }, NewList: func() client.ObjectList { return &corev1.ServiceList{} },
 		Namespaced: true, Product: true, Condition: tenancyv1alpha1.ConditionProductsReady, Watched: true},
 	{Name: render.KindServiceMonitor, New: unstructuredOf(render.MonitoringGroup, render.MonitoringVersion, render.KindServiceMonitor),
-		NewList: unstructuredListOf(render.MonitoringGroup, render.MonitoringVersion, render.KindServiceMonitor),
-		Namespaced: true, Product: true, Condition: tenancyv1alpha1.ConditionProductsReady, CRD: render.ServiceMonitorCRD, Watched: true},
+		NewList:    unstructuredListOf(render.MonitoringGroup, render.MonitoringVersion, render.KindServiceMonitor),
+		Namespaced: true, Product: true, Condition: tenancyv1alpha1.ConditionProductsReady, CRD: render.ServiceMonitorCRD, Watched: true,
+		Atomic: [][]string{{"spec", "selector"}}},
 	{Name: render.KindSecret, New: func() client.Object { return &corev1.Secret{} }, NewList: func() client.ObjectList { return &corev1.SecretList{} },
 		Namespaced: true, Product: true, Condition: tenancyv1alpha1.ConditionProductsReady, Watched: true},
 	// Gateway policies come before the route they guard: a route is never written before
 	// them, and pruning (in the reverse order) deletes it first.
 	{Name: render.KindSecurityPolicy, New: unstructuredOf(render.EnvoyGatewayGroup, render.EnvoyGatewayVersion, render.KindSecurityPolicy),
-		NewList: unstructuredListOf(render.EnvoyGatewayGroup, render.EnvoyGatewayVersion, render.KindSecurityPolicy),
+		NewList:    unstructuredListOf(render.EnvoyGatewayGroup, render.EnvoyGatewayVersion, render.KindSecurityPolicy),
 		Namespaced: true, Product: true, Condition: tenancyv1alpha1.ConditionProductsReady, CRD: render.SecurityPolicyCRD, Watched: true},
 	{Name: render.KindBackendTrafficPolicy, New: unstructuredOf(render.EnvoyGatewayGroup, render.EnvoyGatewayVersion, render.KindBackendTrafficPolicy),
-		NewList: unstructuredListOf(render.EnvoyGatewayGroup, render.EnvoyGatewayVersion, render.KindBackendTrafficPolicy),
+		NewList:    unstructuredListOf(render.EnvoyGatewayGroup, render.EnvoyGatewayVersion, render.KindBackendTrafficPolicy),
 		Namespaced: true, Product: true, Condition: tenancyv1alpha1.ConditionProductsReady, CRD: render.BackendTrafficPolicyCRD, Watched: true},
 	{Name: render.KindHTTPRoute, New: func() client.Object { return &gatewayv1.HTTPRoute{} }, NewList: func() client.ObjectList { return &gatewayv1.HTTPRouteList{} },
 		Namespaced: true, Product: true, Condition: tenancyv1alpha1.ConditionProductsReady, CRD: render.HTTPRouteCRD, Watched: true},
@@ -265,7 +269,7 @@ func (a *Applier) Ensure(ctx context.Context, o render.Object) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if !changes {
+	if !changes && !atomicDrift(o.Kind, liveMap, desired) {
 		return false, nil
 	}
 	precondition := ""
@@ -278,7 +282,7 @@ func (a *Applier) Ensure(ctx context.Context, o render.Object) (bool, error) {
 		}
 	}
 	if len(o.LeftToOthers) > 0 && !unsetLeftToOthers(liveMap, o.LeftToOthers) {
-		if err := a.handOver(ctx, o, liveMap); err != nil {
+		if err := a.handOver(ctx, o, desired, liveMap); err != nil {
 			return false, err
 		}
 	}
@@ -295,11 +299,13 @@ const HandoverManager = "tenant-operator-handover"
 // drop to 1 when an autoscaler takes over. Shared with HandoverManager, the field keeps its
 // value, and the autoscaler's own writes take it from there. It is sent only with an apply
 // that changes the object, so an object in steady state costs no request.
-func (a *Applier) handOver(ctx context.Context, o render.Object, live map[string]any) error {
+func (a *Applier) handOver(ctx context.Context, o render.Object, desired, live map[string]any) error {
 	if len(o.LeftToOthers) == 0 {
 		return nil
 	}
-	u := &unstructured.Unstructured{Object: map[string]any{"apiVersion": live["apiVersion"], "kind": live["kind"]}}
+	// apiVersion and kind are the desired object's: a typed object read from the API
+	// server (the Reader) carries none.
+	u := &unstructured.Unstructured{Object: map[string]any{"apiVersion": desired["apiVersion"], "kind": desired["kind"]}}
 	u.SetName(o.Name)
 	u.SetNamespace(o.Namespace)
 	held := false
@@ -396,6 +402,20 @@ func labelOf(m map[string]any, key string) string {
 	labels, _ := meta["labels"].(map[string]any)
 	v, _ := labels[key].(string)
 	return v
+}
+
+// atomicDrift reports whether one of the kind's atomic maps differs between live and
+// desired.
+func atomicDrift(kind string, live, desired map[string]any) bool {
+	k, _ := KindOf(kind)
+	for _, p := range k.Atomic {
+		l, _, _ := unstructured.NestedFieldNoCopy(live, p...)
+		d, _, _ := unstructured.NestedFieldNoCopy(desired, p...)
+		if !sameValue(l, d) {
+			return true
+		}
+	}
+	return false
 }
 
 // changedImmutable returns the first immutable field of the kind whose live value differs

@@ -34,6 +34,17 @@ func Available(d *appsv1.Deployment, revision string) bool {
 		d.Status.Replicas == want
 }
 
+// AvailableAutoscaled reports whether a Deployment whose replica count an autoscaler owns
+// was rendered from revision and serves with at least min ready replicas, all of this
+// generation: Pods an autoscaler is adding while it scales up do not make the product
+// unavailable (Available would, until every new Pod is ready).
+func AvailableAutoscaled(d *appsv1.Deployment, revision string, min int32) bool {
+	return d.Annotations[tenancyv1alpha1.AnnotationRevision] == revision &&
+		d.Status.ObservedGeneration >= d.Generation &&
+		d.Status.UpdatedReplicas == d.Status.Replicas &&
+		d.Status.ReadyReplicas >= min
+}
+
 // Trouble reads a Deployment's own conditions, as its controller writes them for the
 // current generation: a ReplicaFailure (the API server refused its Pods: quota, Pod
 // Security, LimitRange) quoted with the refusal, and a progress deadline exceeded. Both are
@@ -94,6 +105,9 @@ func Product(ctx context.Context, c client.Reader, rp *render.Resolved) (Report,
 		rep.Replicas += want
 		rep.ReadyReplicas += d.Status.ReadyReplicas
 		if Available(d, rp.Revision) {
+			continue
+		}
+		if a := rp.PlanEntry.Autoscaling; a != nil && AvailableAutoscaled(d, rp.Revision, a.MinReplicas) {
 			continue
 		}
 		rep.Available = false

@@ -60,27 +60,31 @@ func highlyAvailable(t *tenancyv1alpha1.Tenant, r Resolved) bool {
 
 // spread keeps a component's Pods apart, over nodes and over zones, where the scheduler
 // can: ScheduleAnyway never leaves a Pod pending for it.
-func spread(t *tenancyv1alpha1.Tenant, r Resolved, component string) []*corev1ac.TopologySpreadConstraintApplyConfiguration {
+func spread(selector map[string]string) []*corev1ac.TopologySpreadConstraintApplyConfiguration {
 	var out []*corev1ac.TopologySpreadConstraintApplyConfiguration
 	for _, key := range []string{hostnameKey, zoneKey} {
 		out = append(out, corev1ac.TopologySpreadConstraint().
 			WithMaxSkew(1).
 			WithTopologyKey(key).
 			WithWhenUnsatisfiable(corev1.ScheduleAnyway).
-			WithLabelSelector(metav1ac.LabelSelector().WithMatchLabels(selectorLabels(t, r.Product.Name, component))))
+			WithLabelSelector(metav1ac.LabelSelector().WithMatchLabels(selector)))
 	}
 	return out
 }
 
 // podDisruptionBudget lets evictions (a node drain) take one Pod of a component at a time.
 func podDisruptionBudget(t *tenancyv1alpha1.Tenant, r Resolved, c *tenancyv1alpha1.Component) Object {
-	name := ComponentName(r.Product.Name, c.Name)
-	pdb := policyv1ac.PodDisruptionBudget(name, r.Namespace).
-		WithLabels(componentLabels(t, r, c.Name)).
+	return disruptionBudget(ComponentName(r.Product.Name, c.Name), r.Namespace, componentLabels(t, r, c.Name), selectorLabels(t, r.Product.Name, c.Name))
+}
+
+// disruptionBudget is a PodDisruptionBudget of maxUnavailable 1 for the Pods selector selects.
+func disruptionBudget(name, namespace string, labels, selector map[string]string) Object {
+	pdb := policyv1ac.PodDisruptionBudget(name, namespace).
+		WithLabels(labels).
 		WithSpec(policyv1ac.PodDisruptionBudgetSpec().
 			WithMaxUnavailable(intstr.FromInt32(1)).
-			WithSelector(metav1ac.LabelSelector().WithMatchLabels(selectorLabels(t, r.Product.Name, c.Name))))
-	return Object{Kind: KindPodDisruptionBudget, Namespace: r.Namespace, Name: name, Apply: pdb}
+			WithSelector(metav1ac.LabelSelector().WithMatchLabels(selector)))
+	return Object{Kind: KindPodDisruptionBudget, Namespace: namespace, Name: name, Apply: pdb}
 }
 
 // horizontalPodAutoscaler scales a component's Deployment between the plan's bounds on CPU.

@@ -94,10 +94,10 @@ func egPolicy(t *tenancyv1alpha1.Tenant, r Resolved, kind string, spec any) Obje
 // customObject is an object of another project's CRD (Envoy Gateway, prometheus-operator)
 // to apply, typed by the operator's own small spec types.
 type customObject struct {
-	APIVersion string     `json:"apiVersion"`
-	Kind       string     `json:"kind"`
+	APIVersion string         `json:"apiVersion"`
+	Kind       string         `json:"kind"`
 	Metadata   customMetadata `json:"metadata"`
-	Spec       any        `json:"spec"`
+	Spec       any            `json:"spec"`
 }
 
 // IsApplyConfiguration marks customObject as a server-side apply configuration.

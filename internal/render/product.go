@@ -207,6 +207,12 @@ type ProductInput struct {
 	// Monitoring is true when the prometheus-operator's ServiceMonitor CRD is installed:
 	// components with metrics get a ServiceMonitor.
 	Monitoring bool
+	// SharedVersion, when set, is the version of the product's shared instance that serves
+	// the tenant: its route goes there, setting X-Tenant.
+	SharedVersion string
+	// NoInstance leaves out the tenant's own instance (Deployments, Services, autoscalers,
+	// budgets, monitors): a shared instance serves it, and no move needs its own.
+	NoInstance bool
 }
 
 // RouteMade reports whether a tenant's product gets an HTTPRoute: it is exposed, the
@@ -240,6 +246,9 @@ func Product(in ProductInput) []Object {
 	}
 	replicas, autoscaled := Replicas(in.Tenant, r)
 	for i := range r.Version.Components {
+		if in.NoInstance {
+			break
+		}
 		c := &r.Version.Components[i]
 		out = append(out, deployment(in, c))
 		if autoscaled {
@@ -259,7 +268,7 @@ func Product(in ProductInput) []Object {
 		if p := Policies(r.Product); p != nil {
 			out = append(out, p.Objects(in, r.Product.Name)...)
 		}
-		out = append(out, httpRoute(in.Tenant, r, r.Product.Spec.Exposure))
+		out = append(out, httpRoute(in.Tenant, r, r.Product.Spec.Exposure, in.SharedVersion))
 	}
 	return out
 }
@@ -327,49 +336,17 @@ func deployment(in ProductInput, c *tenancyv1alpha1.Component) Object {
 		podAnnotations[AnnotationCredentialsHash] = CredentialsHash(in.Credential.Key)
 	}
 
-	container := corev1ac.Container().
-		WithName(c.Name).
-		WithImage(c.Image).
-		WithEnv(env...).
-		WithSecurityContext(corev1ac.SecurityContext().
-			WithRunAsNonRoot(true).
-			WithAllowPrivilegeEscalation(false).
-			WithCapabilities(corev1ac.Capabilities().WithDrop("ALL")).
-			WithSeccompProfile(corev1ac.SeccompProfile().WithType(corev1.SeccompProfileTypeRuntimeDefault)))
-	if len(c.Args) > 0 {
-		container.WithArgs(c.Args...)
-	}
-	if c.Port != nil {
-		container.WithPorts(corev1ac.ContainerPort().WithName("http").WithContainerPort(*c.Port).WithProtocol(corev1.ProtocolTCP))
-	}
-	if c.Metrics != nil && metricsPort(c) == metricsPortName {
-		container.WithPorts(corev1ac.ContainerPort().WithName(metricsPortName).WithContainerPort(c.Metrics.Port).WithProtocol(corev1.ProtocolTCP))
-	}
-	if c.Port != nil {
-		if c.HealthPath != "" {
-			container.WithReadinessProbe(corev1ac.Probe().WithHTTPGet(corev1ac.HTTPGetAction().
-				WithPath(c.HealthPath).WithPort(intstr.FromInt32(*c.Port))))
-		}
-	}
-	if res := resources(r.PlanEntry.Resources, c.Resources); res != nil {
-		container.WithResources(res)
-	}
+	container := componentContainer(c, env, resources(r.PlanEntry.Resources, c.Resources))
 
 	// The Pods are the ReplicaSet's, not the operator's: their labels do not claim
 	// app.kubernetes.io/managed-by (only the objects the operator writes carry it).
 	podLabels := componentLabels(t, r, c.Name)
 	delete(podLabels, tenancyv1alpha1.LabelManagedBy)
-	podSpec := corev1ac.PodSpec().
-		WithAutomountServiceAccountToken(false).
-		WithSecurityContext(corev1ac.PodSecurityContext().
-			WithRunAsNonRoot(true).
-			WithRunAsUser(nonRootUID).
-			WithRunAsGroup(nonRootUID).
-			WithSeccompProfile(corev1ac.SeccompProfile().WithType(corev1.SeccompProfileTypeRuntimeDefault))).
-		WithContainers(container)
+	var constraints []*corev1ac.TopologySpreadConstraintApplyConfiguration
 	if highlyAvailable(t, r) {
-		podSpec.WithTopologySpreadConstraints(spread(t, r, c.Name)...)
+		constraints = spread(selectorLabels(t, r.Product.Name, c.Name))
 	}
+	podSpec := componentPodSpec(container, constraints)
 	template := corev1ac.PodTemplateSpec().
 		WithLabels(podLabels).
 		WithSpec(podSpec)
@@ -392,6 +369,55 @@ func deployment(in ProductInput, c *tenancyv1alpha1.Component) Object {
 		WithAnnotations(revisionAnnotation(r.Revision)).
 		WithSpec(spec)
 	return o
+}
+
+// componentContainer is a component's container: its image, arguments, environment,
+// ports, readiness probe and resources, with the restricted Pod Security profile's
+// security context.
+func componentContainer(c *tenancyv1alpha1.Component, env []*corev1ac.EnvVarApplyConfiguration, res *corev1ac.ResourceRequirementsApplyConfiguration) *corev1ac.ContainerApplyConfiguration {
+	container := corev1ac.Container().
+		WithName(c.Name).
+		WithImage(c.Image).
+		WithEnv(env...).
+		WithSecurityContext(corev1ac.SecurityContext().
+			WithRunAsNonRoot(true).
+			WithAllowPrivilegeEscalation(false).
+			WithCapabilities(corev1ac.Capabilities().WithDrop("ALL")).
+			WithSeccompProfile(corev1ac.SeccompProfile().WithType(corev1.SeccompProfileTypeRuntimeDefault)))
+	if len(c.Args) > 0 {
+		container.WithArgs(c.Args...)
+	}
+	if c.Port != nil {
+		container.WithPorts(corev1ac.ContainerPort().WithName("http").WithContainerPort(*c.Port).WithProtocol(corev1.ProtocolTCP))
+	}
+	if c.Metrics != nil && metricsPort(c) == metricsPortName {
+		container.WithPorts(corev1ac.ContainerPort().WithName(metricsPortName).WithContainerPort(c.Metrics.Port).WithProtocol(corev1.ProtocolTCP))
+	}
+	if c.Port != nil && c.HealthPath != "" {
+		container.WithReadinessProbe(corev1ac.Probe().WithHTTPGet(corev1ac.HTTPGetAction().
+			WithPath(c.HealthPath).WithPort(intstr.FromInt32(*c.Port))))
+	}
+	if res != nil {
+		container.WithResources(res)
+	}
+	return container
+}
+
+// componentPodSpec runs a component's container as a non-root user without a service
+// account token, spread as given.
+func componentPodSpec(container *corev1ac.ContainerApplyConfiguration, constraints []*corev1ac.TopologySpreadConstraintApplyConfiguration) *corev1ac.PodSpecApplyConfiguration {
+	podSpec := corev1ac.PodSpec().
+		WithAutomountServiceAccountToken(false).
+		WithSecurityContext(corev1ac.PodSecurityContext().
+			WithRunAsNonRoot(true).
+			WithRunAsUser(nonRootUID).
+			WithRunAsGroup(nonRootUID).
+			WithSeccompProfile(corev1ac.SeccompProfile().WithType(corev1.SeccompProfileTypeRuntimeDefault))).
+		WithContainers(container)
+	if len(constraints) > 0 {
+		podSpec.WithTopologySpreadConstraints(constraints...)
+	}
+	return podSpec
 }
 
 // revisionAnnotation names the revision a Deployment was rendered from.
@@ -517,19 +543,41 @@ func PathPrefix(p *tenancyv1alpha1.ApiProduct) string {
 	return "/" + p.Name
 }
 
-func httpRoute(t *tenancyv1alpha1.Tenant, r Resolved, e *tenancyv1alpha1.Exposure) Object {
+// httpRoute routes the tenant's hostname and the product's path to the entry Service: the
+// tenant's own, or, with sharedVersion, that of the product's shared instance of that
+// version, with the X-Tenant request header set to the tenant (a client's is overwritten).
+func httpRoute(t *tenancyv1alpha1.Tenant, r Resolved, e *tenancyv1alpha1.Exposure, sharedVersion string) Object {
+	version := r.Version
+	if sharedVersion != "" {
+		for i := range r.Product.Spec.Versions {
+			if r.Product.Spec.Versions[i].Name == sharedVersion {
+				version = &r.Product.Spec.Versions[i]
+			}
+		}
+	}
 	var port int32
-	for _, c := range r.Version.Components {
+	for _, c := range version.Components {
 		if c.Name == e.Component && c.Port != nil {
 			port = *c.Port
 		}
 	}
+	backend := gatewayv1ac.HTTPBackendRef().
+		WithName(gatewayv1.ObjectName(ComponentName(r.Product.Name, e.Component))).
+		WithPort(gatewayv1.PortNumber(port))
+	if sharedVersion != "" {
+		backend.WithName(gatewayv1.ObjectName(SharedComponentName(r.Product.Name, sharedVersion, e.Component))).
+			WithNamespace(gatewayv1.Namespace(SharedNamespace(r.Product)))
+	}
 	rule := gatewayv1ac.HTTPRouteRule().
 		WithMatches(gatewayv1ac.HTTPRouteMatch().WithPath(gatewayv1ac.HTTPPathMatch().
 			WithType(gatewayv1.PathMatchPathPrefix).WithValue(PathPrefix(r.Product)))).
-		WithBackendRefs(gatewayv1ac.HTTPBackendRef().
-			WithName(gatewayv1.ObjectName(ComponentName(r.Product.Name, e.Component))).
-			WithPort(gatewayv1.PortNumber(port)))
+		WithBackendRefs(backend)
+	if sharedVersion != "" {
+		rule.WithFilters(gatewayv1ac.HTTPRouteFilter().
+			WithType(gatewayv1.HTTPRouteFilterRequestHeaderModifier).
+			WithRequestHeaderModifier(gatewayv1ac.HTTPHeaderFilter().WithSet(
+				gatewayv1ac.HTTPHeader().WithName(tenancyv1alpha1.HeaderTenant).WithValue(t.Name))))
+	}
 	if headers := DeprecationHeaders(r.Product, r.Version.Name); len(headers) > 0 {
 		set := make([]*gatewayv1ac.HTTPHeaderApplyConfiguration, 0, len(headers))
 		for _, h := range headers {
