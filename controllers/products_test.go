@@ -334,7 +334,7 @@ func TestProductsAreProvisioned(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []tenancyv1alpha1.ProductStatus{{
-		Name: product, Version: "v1", Namespace: name, Replicas: 4, ReadyReplicas: 4,
+		Name: product, Version: "v1", Namespace: name, Tenancy: tenancyv1alpha1.TenancyDedicated, Replicas: 4, ReadyReplicas: 4,
 		Revision:          revision.Name(product, &shop.Spec.Versions[0]),
 		Endpoint:          "http://" + api + "." + name + ".svc:8080",
 		CredentialsSecret: product + "-credentials",

@@ -109,6 +109,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	}
 	if err := (&apiproduct.Reconciler{
 		Client:            c,
+		APIReader:         mgr.GetAPIReader(),
 		Recorder:          mgr.GetEventRecorder("tenant-operator"),
 		OperatorNamespace: opts.OperatorNamespace,
 		RevisionHistory:   opts.RevisionHistory,

@@ -137,6 +137,9 @@ const (
 	// ReasonGatewayPoliciesUnavailable: a product asks for gateway policies whose CRDs are
 	// not installed, so it gets no route (ProductsReady).
 	ReasonGatewayPoliciesUnavailable = "GatewayPoliciesUnavailable"
+	// ReasonSharedNotPossible: a plan gives a product with tenancy Shared that cannot be
+	// shared (not exposed, or its auth is checked by nothing at the gateway).
+	ReasonSharedNotPossible = "SharedNotPossible"
 	// ReasonRolloutFailed: a tenant a rollout moved failed; the rollout stopped.
 	ReasonRolloutFailed = "RolloutFailed"
 	// ReasonRollingOut: a rollout is moving tenants to a new revision.

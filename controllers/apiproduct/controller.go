@@ -37,7 +37,10 @@ import (
 // that tenants still run from being deleted.
 type Reconciler struct {
 	client.Client
-	Recorder events.EventRecorder
+	// APIReader reads from the API server, for what the cache cannot answer (whose an
+	// existing shared namespace is).
+	APIReader client.Reader
+	Recorder  events.EventRecorder
 	// OperatorNamespace holds the product revisions.
 	OperatorNamespace string
 	// RevisionHistory is how many revisions no tenant needs are kept per product.
@@ -51,6 +54,7 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=apiproducts/finalizers,verbs=update
 // +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=serviceplans,verbs=get;list;watch
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch
+// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=referencegrants,verbs=get;list;watch;create;patch;delete
 
 // Reconcile computes the product's status from the tenants that use it.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -93,6 +97,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			return ctrl.Result{}, err
 		}
 	}
+	// Shared instances stay while a tenant still uses them, also while the product is being
+	// deleted (its in-use finalizer holds it until then); the namespace goes with the last.
+	shared, err := r.reconcileShared(ctx, p, tenants.Items)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	p.Status.SharedInstances = shared
 	p.Status.Tenants = int32(len(names))
 	p.Status.TenantNames = inuse.CapNames(names)
 	newlyDeprecated := r.versionStatus(p, perVersion)
@@ -272,10 +283,20 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Named("apiproduct").
 		For(&tenancyv1alpha1.ApiProduct{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&tenancyv1alpha1.Tenant{}, tenantEvents).
+		// The shared instances' Deployments: their readiness is in the status.
+		Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(sharedProductOf)).
 		// A plan's products[].version changes the target of its tenants.
 		Watches(&tenancyv1alpha1.ServicePlan{}, handler.EnqueueRequestsFromMapFunc(productsOfPlan),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Complete(r)
+}
+
+// sharedProductOf maps an object of a product's shared instances to the product.
+func sharedProductOf(_ context.Context, o client.Object) []reconcile.Request {
+	if name := o.GetLabels()[tenancyv1alpha1.LabelSharedProduct]; name != "" {
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: name}}}
+	}
+	return nil
 }
 
 // productsOfPlan maps a ServicePlan to its products.

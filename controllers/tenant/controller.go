@@ -164,7 +164,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.tenantsForNamespace))
 	for _, k := range apply.Kinds {
 		if k.Watched && k.CRD == "" {
-			b = b.Watches(k.New(), byTenantLabel)
+			b = b.Watches(k.New(), r.byOwner())
 		}
 	}
 	crds := map[string]bool{}
@@ -187,13 +187,21 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return nil
 }
 
-// byTenantLabel maps one of the operator's objects to its tenant.
-var byTenantLabel = handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
-	if name := o.GetLabels()[tenancyv1alpha1.LabelTenant]; name != "" {
-		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: name}}}
-	}
-	return nil
-})
+// byOwner maps one of the operator's objects to its tenant, and an object of a product's
+// shared instances (a Deployment becoming available) to the product's tenants.
+func (r *Reconciler) byOwner() handler.EventHandler {
+	return handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
+		if name := o.GetLabels()[tenancyv1alpha1.LabelTenant]; name != "" {
+			return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: name}}}
+		}
+		if product := o.GetLabels()[tenancyv1alpha1.LabelSharedProduct]; product != "" {
+			p := &tenancyv1alpha1.ApiProduct{}
+			p.Name = product
+			return r.tenantsForProduct(ctx, p)
+		}
+		return nil
+	})
+}
 
 // watch starts watching a kind whose CRD is installed (once): a change to one of the
 // operator's objects of the kind reconciles its tenant, as for the built-in kinds.
@@ -204,7 +212,7 @@ func (r *Reconciler) watch(ctx context.Context, k apply.Kind) {
 	if _, started := r.watching.LoadOrStore(k.Name, true); started {
 		return
 	}
-	if err := r.controller.Watch(source.Kind(r.cache, k.New(), byTenantLabel)); err != nil {
+	if err := r.controller.Watch(source.Kind(r.cache, k.New(), r.byOwner())); err != nil {
 		r.watching.Delete(k.Name)
 		log.FromContext(ctx).Error(err, "watching a kind whose CRD was installed", "kind", k.Name)
 	}

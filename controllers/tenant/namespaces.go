@@ -166,9 +166,13 @@ func (r *Reconciler) reservedNamespaces(ctx context.Context) (func(string) strin
 			}
 		}
 	}
-	for _, p := range products.Items {
+	for i := range products.Items {
+		p := &products.Items[i]
 		if e := p.Spec.Exposure; e != nil && e.Gateway.Namespace != "" && why[e.Gateway.Namespace] == "" {
 			why[e.Gateway.Namespace] = fmt.Sprintf("ApiProduct %s's gateway runs there (spec.exposure.gateway)", p.Name)
+		}
+		if ns := render.SharedNamespace(p); why[ns] == "" {
+			why[ns] = fmt.Sprintf("it is the namespace of ApiProduct %s's shared instances (spec.shared.namespace, default shared-<product>)", p.Name)
 		}
 	}
 	return func(name string) string {

@@ -304,7 +304,13 @@ func (r *Reconciler) observePhase(ctx context.Context, s *tenantScope) (bool, er
 			}
 			s.outcome.Ready, s.outcome.Health = ready, health
 			s.outcome.PoliciesUnavailable = policiesUnavailable(s.planned.unavailable)
-			s.zeroShare = conditions.ZeroShares(s.t, s.plan, s.planned.resolved)
+			var own []render.Resolved // shared instances charge nothing to the tenant's quota
+			for _, rp := range s.planned.resolved {
+				if s.planned.serving[rp.Product.Name].Own {
+					own = append(own, rp)
+				}
+			}
+			s.zeroShare = conditions.ZeroShares(s.t, s.plan, own)
 		}
 	}
 	r.setNamespaceStatus(s.t, s.states)

@@ -41,6 +41,8 @@ type productPlan struct {
 	// policy's, the ServiceMonitor's) exists but its API is not served yet (it was just
 	// installed): check again shortly.
 	crdsPending bool
+	// serving is, by product, the instance that serves the tenant in this pass.
+	serving map[string]serving
 	// keysExpire is when the first previous API key still accepted at the gateway expires:
 	// the tenant is reconciled again then, to drop it.
 	keysExpire time.Time
@@ -61,10 +63,13 @@ func (r *Reconciler) planProducts(ctx context.Context, t *tenancyv1alpha1.Tenant
 	}
 	previous := map[string]string{}
 	for i := range resolved {
+		if serr := sharedCheck(resolved[i], plan.Name); serr != nil {
+			return &productPlan{err: serr}, nil
+		}
 		previous[resolved[i].Product.Name] = r.assignRevision(ctx, t, &resolved[i])
 	}
 	routes := r.routesInstalled(ctx)
-	out := &productPlan{resolved: resolved, routes: routes, previous: previous, policies: map[string]bool{}}
+	out := &productPlan{resolved: resolved, routes: routes, previous: previous, policies: map[string]bool{}, serving: map[string]serving{}}
 	for _, rp := range resolved {
 		if rp.Product.Spec.Exposure == nil {
 			continue
@@ -95,6 +100,12 @@ func (r *Reconciler) planProducts(ctx context.Context, t *tenancyv1alpha1.Tenant
 	}
 	for _, rp := range resolved {
 		in := render.ProductInput{Tenant: t, Resolved: rp, Routes: routes, Policies: out.policies[rp.Product.Name], Monitoring: monitoring}
+		sv, err := r.servingOf(ctx, t, rp, render.RouteMade(rp, routes, in.Policies))
+		if err != nil {
+			return nil, err
+		}
+		out.serving[rp.Product.Name] = sv
+		in.SharedVersion, in.NoInstance = sv.SharedVersion, !sv.Own
 		switch {
 		case render.UsesAPIKey(rp.Product) && usable[rp.Namespace]:
 			cred, err := r.credential(ctx, t, rp)
@@ -344,18 +355,32 @@ func (r *Reconciler) productStatus(ctx context.Context, t *tenancyv1alpha1.Tenan
 	var trouble conditions.ProductHealth
 	statuses := make([]tenancyv1alpha1.ProductStatus, 0, len(pp.resolved))
 	for _, rp := range pp.resolved {
+		routed := render.RouteMade(rp, pp.routes, pp.policies[rp.Product.Name])
+		sv := pp.serving[rp.Product.Name]
 		st := tenancyv1alpha1.ProductStatus{
 			Name: rp.Product.Name, Version: rp.Version.Name, Namespace: rp.Namespace,
 			Revision: rp.Revision, PreviousRevision: pp.previous[rp.Product.Name],
-			Endpoint: render.Endpoint(t, rp, render.RouteMade(rp, pp.routes, pp.policies[rp.Product.Name])),
+			Endpoint: render.Endpoint(t, rp, routed), Tenancy: tenancyv1alpha1.TenancyDedicated,
 		}
 		if render.UsesAPIKey(rp.Product) {
 			st.CredentialsSecret = render.CredentialsName(rp.Product.Name)
 		}
-		rep, err := health.Product(ctx, r.Client, &rp)
+		var rep health.Report
+		var err error
+		if sv.SharedVersion != "" {
+			st.Tenancy, st.SharedInstance = tenancyv1alpha1.TenancyShared, render.SharedInstanceName(rp.Product.Name, sv.SharedVersion)
+			st.Namespace = render.SharedNamespace(rp.Product)
+			if !routed {
+				st.Endpoint = "" // the shared instance admits the gateway only
+			}
+			rep, err = r.sharedHealth(ctx, rp, sv.SharedVersion)
+		} else {
+			rep, err = health.Product(ctx, r.Client, &rp)
+		}
 		if err != nil {
 			return 0, trouble, err
 		}
+		rep.Available = rep.Available && !sv.Moving
 		st.Replicas, st.ReadyReplicas = rep.Replicas, rep.ReadyReplicas
 		if trouble.Rejected == "" {
 			trouble.Rejected = rep.Rejected

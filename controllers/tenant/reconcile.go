@@ -35,7 +35,7 @@ func conditionOf(kind string) string {
 func namespacedKinds() []apply.Kind {
 	var out []apply.Kind
 	for _, k := range apply.Kinds {
-		if k.Namespaced {
+		if k.Namespaced && !k.SharedOnly {
 			out = append(out, k)
 		}
 	}

@@ -61,6 +61,9 @@ type Kind struct {
 	// changes (namespaces are watched on their own). Kinds with a CRD are watched once it is
 	// installed.
 	Watched bool
+	// SharedOnly kinds are written only into the shared namespaces of products' shared
+	// instances, never for a tenant.
+	SharedOnly bool
 	// Atomic are the paths of maps that must match whole in a kind compared without a
 	// schema (a label selector): merging key by key would not see an extra key as drift.
 	Atomic [][]string
@@ -99,6 +102,10 @@ var Kinds = []Kind{
 		Atomic: [][]string{{"spec", "selector"}}},
 	{Name: render.KindSecret, New: func() client.Object { return &corev1.Secret{} }, NewList: func() client.ObjectList { return &corev1.SecretList{} },
 		Namespaced: true, Product: true, Condition: tenancyv1alpha1.ConditionProductsReady, Watched: true},
+	// Shared-instance kinds are written by the ApiProduct reconciler into shared namespaces
+	// only, never a tenant's.
+	{Name: render.KindReferenceGrant, New: func() client.Object { return &gatewayv1.ReferenceGrant{} }, NewList: func() client.ObjectList { return &gatewayv1.ReferenceGrantList{} },
+		Namespaced: true, SharedOnly: true, Condition: tenancyv1alpha1.ConditionProductsReady, CRD: render.ReferenceGrantCRD},
 	// Gateway policies come before the route they guard: a route is never written before
 	// them, and pruning (in the reverse order) deletes it first.
 	{Name: render.KindSecurityPolicy, New: unstructuredOf(render.EnvoyGatewayGroup, render.EnvoyGatewayVersion, render.KindSecurityPolicy),
@@ -182,12 +189,19 @@ type ConflictError struct {
 	Tenant string
 	// Owner is the tenant whose label the object carries, if any.
 	Owner string
+	// SharedProduct is the product whose shared instance the object would be part of, for
+	// an object in a shared namespace.
+	SharedProduct string
 }
 
 func (e *ConflictError) Error() string {
 	what := e.Kind + " " + e.Name
 	if e.Namespace != "" {
 		what = e.Kind + " " + e.Namespace + "/" + e.Name
+	}
+	if e.SharedProduct != "" {
+		return fmt.Sprintf("%s exists and is not part of the shared instances of product %s (label %s=%s): rename or delete it, or set the ApiProduct's spec.shared.namespace to another namespace",
+			what, e.SharedProduct, tenancyv1alpha1.LabelSharedProduct, e.SharedProduct)
 	}
 	if e.Kind == render.KindNamespace {
 		if e.Owner != "" {
@@ -227,6 +241,7 @@ func (a *Applier) Ensure(ctx context.Context, o render.Object) (bool, error) {
 		initial = desired
 	}
 	tenant := labelOf(desired, tenancyv1alpha1.LabelTenant)
+	shared := labelOf(desired, tenancyv1alpha1.LabelSharedProduct)
 
 	live, err := NewObject(o.Kind)
 	if err != nil {
@@ -235,7 +250,7 @@ func (a *Applier) Ensure(ctx context.Context, o render.Object) (bool, error) {
 	err = a.Client.Get(ctx, client.ObjectKey{Namespace: o.Namespace, Name: o.Name}, live)
 	if apierrors.IsNotFound(err) {
 		if o.Kind == render.KindNamespace {
-			if live, err = a.createNamespace(ctx, o, tenant); err != nil {
+			if live, err = a.createNamespace(ctx, o, tenant, shared); err != nil {
 				return false, err
 			}
 			return true, a.apply(ctx, o, desired, live.GetResourceVersion())
@@ -252,7 +267,7 @@ func (a *Applier) Ensure(ctx context.Context, o render.Object) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("reading %s %s: %w", o.Kind, name(o), err)
 	}
-	if err := owned(o, live, tenant); err != nil {
+	if err := owned(o, live, tenant, shared); err != nil {
 		return false, err
 	}
 	liveMap, err := toMap(live)
@@ -332,9 +347,18 @@ func (a *Applier) handOver(ctx context.Context, o render.Object, desired, live m
 // tenant's label (the operator sets it; an admin may set it to hand an object over, such as
 // the credentials Secret of a retained tenant brought back), or, for a namespace, it is
 // handed to the tenant with the adopt annotation and not labelled for another tenant.
-func owned(o render.Object, live client.Object, tenant string) error {
+//
+// An object of a product's shared instances (desired with the shared-product label) is the
+// operator's only when it carries that label and no tenant's.
+func owned(o render.Object, live client.Object, tenant, shared string) error {
 	l := live.GetLabels()
 	owner := l[tenancyv1alpha1.LabelTenant]
+	if shared != "" {
+		if l[tenancyv1alpha1.LabelSharedProduct] == shared && owner == "" {
+			return nil
+		}
+		return &ConflictError{Kind: o.Kind, Namespace: o.Namespace, Name: o.Name, Owner: owner, SharedProduct: shared}
+	}
 	if owner == tenant {
 		return nil
 	}
@@ -348,10 +372,13 @@ func owned(o render.Object, live client.Object, tenant string) error {
 // (the apply that follows sets the rest, so that server-side apply owns those fields and
 // can remove them later). If the namespace exists, it is the tenant's only when it carries
 // the tenant's label: the operator's own earlier create, not yet in the cache.
-func (a *Applier) createNamespace(ctx context.Context, o render.Object, tenant string) (client.Object, error) {
+func (a *Applier) createNamespace(ctx context.Context, o render.Object, tenant, shared string) (client.Object, error) {
 	ns := &corev1.Namespace{}
 	ns.Name = o.Name
 	ns.Labels = render.Labels(tenant)
+	if shared != "" {
+		ns.Labels = render.SharedLabels(shared)
+	}
 	err := a.Client.Create(ctx, ns, client.FieldOwner(tenancyv1alpha1.FieldManager))
 	if err == nil {
 		if a.fresh == nil {
@@ -368,8 +395,8 @@ func (a *Applier) createNamespace(ctx context.Context, o render.Object, tenant s
 	if err := a.reader().Get(ctx, client.ObjectKey{Name: o.Name}, live); err != nil {
 		return nil, fmt.Errorf("reading namespace %s: %w", o.Name, err)
 	}
-	if live.Labels[tenancyv1alpha1.LabelTenant] != tenant {
-		return nil, &ConflictError{Kind: render.KindNamespace, Name: o.Name, Tenant: tenant, Owner: live.Labels[tenancyv1alpha1.LabelTenant]}
+	if err := owned(o, live, tenant, shared); err != nil {
+		return nil, err
 	}
 	return live, nil
 }

@@ -124,3 +124,39 @@ func Product(ctx context.Context, c client.Reader, rp *render.Resolved) (Report,
 	}
 	return rep, nil
 }
+
+// Shared reports on the Deployments of a product's shared instance of a version, rendered
+// from revision, as Product does on a tenant's own.
+func Shared(ctx context.Context, c client.Reader, p *tenancyv1alpha1.ApiProduct, v *tenancyv1alpha1.ProductVersion, revision string) (Report, error) {
+	rep := Report{Available: true}
+	for _, comp := range v.Components {
+		d := &appsv1.Deployment{}
+		err := c.Get(ctx, client.ObjectKey{Namespace: render.SharedNamespace(p), Name: render.SharedComponentName(p.Name, v.Name, comp.Name)}, d)
+		if apierrors.IsNotFound(err) {
+			rep.Available = false
+			continue
+		}
+		if err != nil {
+			return Report{}, err
+		}
+		if d.Spec.Replicas != nil {
+			rep.Replicas += *d.Spec.Replicas
+		}
+		rep.ReadyReplicas += d.Status.ReadyReplicas
+		if Available(d, revision) {
+			continue
+		}
+		rep.Available = false
+		if d.Annotations[tenancyv1alpha1.AnnotationRevision] != revision {
+			continue
+		}
+		rejected, deadline := Trouble(d)
+		if rep.Rejected == "" {
+			rep.Rejected = rejected
+		}
+		if rep.Deadline == "" {
+			rep.Deadline = deadline
+		}
+	}
+	return rep, nil
+}
