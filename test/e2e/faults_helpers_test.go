@@ -168,11 +168,11 @@ func (o object) key() string {
 func (o object) tenant() string { return o.Metadata.Labels[tenantLabel] }
 
 // labelledKinds are the kinds the operator writes: the built-in ones, and the Envoy Gateway
-// policies, whose CRDs TestMain installs (not HTTPRoutes: their CRD is installed only by the
-// tests that need it, and removed after them).
+// policies, whose CRDs TestMain installs (not HTTPRoutes nor ServiceMonitors: their CRDs are
+// installed only by the tests that need them, and removed after them).
 const labelledKinds = "namespaces,clusterroles.rbac.authorization.k8s.io,clusterrolebindings.rbac.authorization.k8s.io," +
 	"resourcequotas,limitranges,networkpolicies.networking.k8s.io,rolebindings.rbac.authorization.k8s.io," +
-	"deployments.apps,services,secrets," +
+	"deployments.apps,horizontalpodautoscalers.autoscaling,poddisruptionbudgets.policy,services,secrets," +
 	"securitypolicies.gateway.envoyproxy.io,backendtrafficpolicies.gateway.envoyproxy.io"
 
 // labelledObjects returns every object that carries the tenant label with a value
