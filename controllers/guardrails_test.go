@@ -741,6 +741,23 @@ func TestGuardrails(t *testing.T) {
 				gatewayv1.HTTPRouteRule{BackendRefs: []gatewayv1.HTTPBackendRef{ref}})
 			return r
 		}
+		// elsewhere sends a route to the Service of a shared instance in another namespace,
+		// as a backend or, with mirror, as a request mirror.
+		elsewhere := func(r *gatewayv1.HTTPRoute, mirror bool) *gatewayv1.HTTPRoute {
+			ref := gatewayv1.BackendObjectReference{Name: "payments-v1-api", Namespace: ptr.To(gatewayv1.Namespace("shared-payments")),
+				Port: ptr.To(gatewayv1.PortNumber(8080))}
+			rule := gatewayv1.HTTPRouteRule{BackendRefs: []gatewayv1.HTTPBackendRef{{BackendRef: gatewayv1.BackendRef{BackendObjectReference: ref}}}}
+			if mirror {
+				rule = gatewayv1.HTTPRouteRule{
+					BackendRefs: []gatewayv1.HTTPBackendRef{{BackendRef: gatewayv1.BackendRef{BackendObjectReference: gatewayv1.BackendObjectReference{
+						Name: "own-web", Port: ptr.To(gatewayv1.PortNumber(8080))}}}},
+					Filters: []gatewayv1.HTTPRouteFilter{{Type: gatewayv1.HTTPRouteFilterRequestMirror,
+						RequestMirror: &gatewayv1.HTTPRequestMirrorFilter{BackendRef: ref}}},
+				}
+			}
+			r.Spec.Rules = append(r.Spec.Rules, rule)
+			return r
+		}
 		const guarded = "routes to a Service behind gateway policies (one of payments-api, reports-web), whose API keys, tokens and rate limit the gateway checks only on the route the tenant-operator makes for it"
 		const (
 			own   = "tenant gr-a's hostnames (gr-a.api.example.com, gr-a.reports.example.com)"
@@ -770,6 +787,10 @@ func TestGuardrails(t *testing.T) {
 				[]string{"the hostname gr-b.api.example.com", own}},
 			{"a Service behind gateway policies", asAlice, to(route(nsRoutes, "gr-around", "gr-a.api.example.com"), "payments-api"),
 				[]string{"HTTPRoute gr-a-web/gr-around " + guarded}},
+			{"a Service of another namespace (a shared instance's)", asAlice, elsewhere(route(nsRoutes, "gr-shared", "gr-a.api.example.com"), false),
+				[]string{"HTTPRoute gr-a-web/gr-shared sends traffic to another namespace (a backendRef or request mirror with a namespace other than gr-a-web)"}},
+			{"a request mirror to another namespace", asAlice, elsewhere(route(nsRoutes, "gr-mirror", "gr-a.api.example.com"), true),
+				[]string{"HTTPRoute gr-a-web/gr-mirror sends traffic to another namespace"}},
 		}
 		for _, c := range refused {
 			t.Run("refused: "+c.name, func(t *testing.T) {
