@@ -105,7 +105,9 @@ var Kinds = []Kind{
 	// Shared-instance kinds are written by the ApiProduct reconciler into shared namespaces
 	// only, never a tenant's.
 	{Name: render.KindReferenceGrant, New: func() client.Object { return &gatewayv1.ReferenceGrant{} }, NewList: func() client.ObjectList { return &gatewayv1.ReferenceGrantList{} },
-		Namespaced: true, SharedOnly: true, Condition: tenancyv1alpha1.ConditionProductsReady, CRD: render.ReferenceGrantCRD},
+		Namespaced: true, SharedOnly: true, Condition: tenancyv1alpha1.ConditionProductsReady, CRD: render.ReferenceGrantCRD,
+		// Watched: a tenant moving onto a shared instance waits for its grant.
+		Watched: true},
 	// Gateway policies come before the route they guard: a route is never written before
 	// them, and pruning (in the reverse order) deletes it first.
 	{Name: render.KindSecurityPolicy, New: unstructuredOf(render.EnvoyGatewayGroup, render.EnvoyGatewayVersion, render.KindSecurityPolicy),

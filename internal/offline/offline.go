@@ -16,11 +16,13 @@ import (
 	"sort"
 	"strings"
 
+	networkingv1 "k8s.io/api/networking/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
 	"github.com/openplatform/tenant-operator/internal/render"
+	"github.com/openplatform/tenant-operator/internal/revision"
 	"github.com/openplatform/tenant-operator/internal/rollout"
 )
 
@@ -128,12 +130,14 @@ func (in *Input) readFile(path string) error {
 func Render(w io.Writer, in *Input, opts Options) error {
 	var problems []string
 	first := true
+	uses := map[string]*sharedUse{}
 	for _, t := range in.Tenants {
 		objs, revs, err := tenantObjects(in, t, opts)
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("tenant %s: %v", t.Name, err))
 			continue
 		}
+		addSharedUses(uses, in, t)
 		for i, o := range objs {
 			b, err := yaml.Marshal(o)
 			if err != nil {
@@ -153,8 +157,95 @@ func Render(w io.Writer, in *Input, opts Options) error {
 			}
 		}
 	}
+	if err := renderShared(w, uses, opts, first); err != nil {
+		return err
+	}
 	if len(problems) > 0 {
 		return errors.New(strings.Join(problems, "\n"))
+	}
+	return nil
+}
+
+// sharedUse is what the input's tenants ask of a product's shared instances.
+type sharedUse struct {
+	product    *tenancyv1alpha1.ApiProduct
+	versions   map[string]bool
+	namespaces []string
+	tenants    []string
+	peers      map[string][]networkingv1.NetworkPolicyPeer
+}
+
+// addSharedUses adds the products a tenant gets with tenancy Shared.
+func addSharedUses(uses map[string]*sharedUse, in *Input, t *tenancyv1alpha1.Tenant) {
+	plan := in.Plans[t.Spec.Plan]
+	resolved, rerr := render.ResolveProducts(t, plan, in.Products)
+	if rerr != nil {
+		return
+	}
+	for _, rp := range resolved {
+		if rp.PlanEntry.Tenancy != tenancyv1alpha1.TenancyShared {
+			continue
+		}
+		u := uses[rp.Product.Name]
+		if u == nil {
+			u = &sharedUse{product: rp.Product, versions: map[string]bool{}, peers: map[string][]networkingv1.NetworkPolicyPeer{}}
+			uses[rp.Product.Name] = u
+		}
+		u.versions[rp.Version.Name] = true
+		u.namespaces = append(u.namespaces, rp.Namespace)
+		u.tenants = append(u.tenants, t.Name)
+		u.peers[plan.Name] = plan.Spec.Network.AllowIngressFrom
+	}
+}
+
+// renderShared writes the shared instances the input's tenants use, product by product,
+// each headed by a comment naming its tenants.
+func renderShared(w io.Writer, uses map[string]*sharedUse, opts Options, first bool) error {
+	names := make([]string, 0, len(uses))
+	for name := range uses {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		u := uses[name]
+		in := render.SharedInput{Product: u.product, RouteNamespaces: u.namespaces, Grants: opts.GatewayAPI}
+		var versions []string
+		for i := range u.product.Spec.Versions {
+			v := &u.product.Spec.Versions[i]
+			if u.versions[v.Name] {
+				in.Versions = append(in.Versions, render.SharedVersion{Version: v, Revision: revision.Name(u.product.Name, v)})
+				versions = append(versions, v.Name)
+			}
+		}
+		plans := make([]string, 0, len(u.peers))
+		for plan := range u.peers {
+			plans = append(plans, plan)
+		}
+		sort.Strings(plans)
+		for _, plan := range plans {
+			in.Peers = append(in.Peers, u.peers[plan]...)
+		}
+		docs, err := documents(append([]render.Object{render.SharedNamespaceObject(u.product)}, render.Shared(in)...))
+		if err != nil {
+			return err
+		}
+		for i, d := range docs {
+			b, err := yaml.Marshal(d)
+			if err != nil {
+				return err
+			}
+			if !first {
+				fmt.Fprintln(w, "---")
+			}
+			first = false
+			if i == 0 {
+				fmt.Fprintf(w, "# Shared instances of product %s in namespace %s, version %s, for tenants %s.\n",
+					name, render.SharedNamespace(u.product), strings.Join(versions, ", "), strings.Join(u.tenants, ", "))
+			}
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -172,6 +263,8 @@ type productRevision struct {
 	wave string
 	// deprecated: the version is deprecated, so the route's responses say so.
 	deprecated bool
+	// shared names the shared instance that serves the tenant, with tenancy Shared.
+	shared string
 }
 
 // revisions are the revisions of the tenant's products, as the live specs in the input give
@@ -182,6 +275,9 @@ func revisions(t *tenancyv1alpha1.Tenant, resolved []render.Resolved) []productR
 	out := make([]productRevision, 0, len(resolved))
 	for _, rp := range resolved {
 		r := productRevision{product: rp.Product.Name, version: rp.Version.Name, revision: rp.Revision}
+		if rp.PlanEntry.Tenancy == tenancyv1alpha1.TenancyShared {
+			r.shared = render.SharedNamespace(rp.Product) + "/" + render.SharedInstanceName(rp.Product.Name, rp.Version.Name)
+		}
 		for _, v := range rp.Product.Spec.Versions {
 			if v.Name == rp.Version.Name {
 				r.deprecated = v.Deprecated
@@ -208,7 +304,10 @@ func revisionHeader(t *tenancyv1alpha1.Tenant, revs []productRevision) string {
 	waves, deprecated := false, false
 	for _, r := range revs {
 		how := "no spec.rollout: moves at once"
-		if r.wave != "" {
+		switch {
+		case r.shared != "":
+			how = "served by the shared instance " + r.shared + ", rendered after the tenants"
+		case r.wave != "":
 			how, waves = "moves in rollout wave "+r.wave, true
 		}
 		dep := ""
@@ -256,7 +355,17 @@ func tenantObjects(in *Input, t *tenancyv1alpha1.Tenant, opts Options) ([]map[st
 		return nil, nil, fmt.Errorf("%s: %s", rerr.Reason, rerr.Message)
 	}
 	for _, rp := range resolved {
+		if serr := render.SharedCheck(rp, plan.Name); serr != nil {
+			return nil, nil, fmt.Errorf("%s: %s", serr.Reason, serr.Message)
+		}
+	}
+	for _, rp := range resolved {
 		pin := render.ProductInput{Tenant: t, Resolved: rp, Routes: opts.GatewayAPI, Policies: opts.GatewayPolicies}
+		if rp.PlanEntry.Tenancy == tenancyv1alpha1.TenancyShared {
+			// Served by the product's shared instance of its version (rendered after the
+			// tenants), once any move to it is over.
+			pin.SharedVersion, pin.NoInstance = rp.Version.Name, true
+		}
 		if render.UsesAPIKey(rp.Product) {
 			pin.Credential = &render.Credential{Key: credentialPlaceholder,
 				Rotation: t.Annotations[tenancyv1alpha1.AnnotationRotateCredentials]}
@@ -265,15 +374,25 @@ func tenantObjects(in *Input, t *tenancyv1alpha1.Tenant, opts Options) ([]map[st
 		objects = append(objects, render.Product(pin)...)
 	}
 
+	out, err := documents(objects)
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, revisions(t, resolved), nil
+}
+
+// documents turns rendered objects into the documents printed: credentials stand as
+// placeholders, as they are generated in the cluster.
+func documents(objects []render.Object) ([]map[string]any, error) {
 	out := make([]map[string]any, 0, len(objects))
 	for _, o := range objects {
 		b, err := json.Marshal(o.Apply)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		m := map[string]any{}
 		if err := json.Unmarshal(b, &m); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		if o.Kind == render.KindDeployment {
 			if ann, ok := nested(m, "spec", "template", "metadata", "annotations"); ok {
@@ -295,7 +414,7 @@ func tenantObjects(in *Input, t *tenancyv1alpha1.Tenant, opts Options) ([]map[st
 		}
 		out = append(out, m)
 	}
-	return out, revisions(t, resolved), nil
+	return out, nil
 }
 
 // nested returns the map at the path of keys.

@@ -69,8 +69,8 @@ func TestRenderProperties(t *testing.T) {
 	if strings.Contains(s, "data:\n  api-key:") {
 		t.Error("a Secret carries a literal api-key")
 	}
-	if n := strings.Count(s, "\n---\n") + 1; n != 52 {
-		t.Errorf("rendered %d objects, want 52 for the samples", n)
+	if n := strings.Count(s, "\n---\n") + 1; n != 65 {
+		t.Errorf("rendered %d objects, want 65 for the samples", n)
 	}
 }
 
@@ -163,7 +163,10 @@ func TestRenderShowsRevisions(t *testing.T) {
 			"apiVersion: v1\n",
 		"---\n# Tenant globex (plan free), product revisions from the specs in the input:\n" +
 			"#   reports v1: " + rev("reports", "v1") + " (moves in rollout wave canary)\n" +
+			"#   payments v2: " + rev("payments", "v2") + " (served by the shared instance shared-payments/payments-v2, rendered after the tenants)\n" +
 			"# In the cluster, a rollout that is not over may keep the tenant on the product's stable\n",
+		"---\n# Shared instances of product payments in namespace shared-payments, version v2, for tenants globex.\n" +
+			"apiVersion: v1\nkind: Namespace\n",
 		"---\n# Tenant initech (plan enterprise), product revisions from the specs in the input:\n" +
 			"#   payments v1, deprecated: " + rev("payments", "v1") + " (no spec.rollout: moves at once)\n" +
 			"#   reports v1: " + rev("reports", "v1") + " (moves in rollout wave enterprise)\n" +
@@ -176,8 +179,8 @@ func TestRenderShowsRevisions(t *testing.T) {
 
 	// The header names the revision the tenant's Deployments are rendered from.
 	docs := decodeStream(t, s)
-	if len(docs) != 52 {
-		t.Errorf("decoded %d documents, want the 52 objects of the samples, each a document of its own", len(docs))
+	if len(docs) != 65 {
+		t.Errorf("decoded %d documents, want the 65 objects of the samples, each a document of its own", len(docs))
 	}
 	seen := 0
 	for _, d := range docs {
@@ -186,6 +189,9 @@ func TestRenderShowsRevisions(t *testing.T) {
 		}
 		m := d.Metadata
 		product, version := m.Labels["tenancy.openplatform.io/product"], m.Labels["app.kubernetes.io/version"]
+		if product == "" { // a shared instance's
+			product = m.Labels["tenancy.openplatform.io/shared-product"]
+		}
 		if product == "" || version == "" {
 			t.Fatalf("Deployment %s/%s lacks the product or version label: %v", m.Namespace, m.Name, m.Labels)
 		}

@@ -3,6 +3,7 @@ package render
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"regexp"
 	"sort"
 	"strings"
@@ -63,10 +64,21 @@ var notDNSLabel = regexp.MustCompile(`[^a-z0-9-]+`)
 // versions that read alike (v1.0 and v1-0) never share one.
 func SharedName(parts ...string) string {
 	joined := strings.Join(parts, "-")
-	name := strings.Trim(notDNSLabel.ReplaceAllString(strings.ToLower(joined), "-"), "-")
-	if name == joined && len(name) <= 63 {
+	if name := dnsLabel(joined); name == joined && len(name) <= 63 {
 		return name
 	}
+	return withDigest(parts)
+}
+
+// dnsLabel lowercases s and turns what a DNS label cannot hold into dashes.
+func dnsLabel(s string) string {
+	return strings.Trim(notDNSLabel.ReplaceAllString(strings.ToLower(s), "-"), "-")
+}
+
+// withDigest joins parts into a DNS label of at most 63 characters ending in a digest of
+// the parts.
+func withDigest(parts []string) string {
+	name := dnsLabel(strings.Join(parts, "-"))
 	sum := sha256.Sum256([]byte(strings.Join(parts, "/")))
 	digest := hex.EncodeToString(sum[:4])
 	if len(name) > 54 {
@@ -76,12 +88,22 @@ func SharedName(parts ...string) string {
 }
 
 // SharedInstanceName names the shared instance of a product version: <product>-<version>.
-func SharedInstanceName(product, version string) string { return SharedName(product, version) }
+func SharedInstanceName(product, version string) string { return sharedName(product, version) }
 
 // SharedComponentName names the Deployment and Service of a component of a shared
 // instance: <product>-<version>-<component>.
 func SharedComponentName(product, version, component string) string {
-	return SharedName(product, version, component)
+	return sharedName(product, version, component)
+}
+
+// sharedName is SharedName, with a digest also when the version holds a dash: else
+// version v1-beta's component api and version v1's component beta-api would share a name.
+func sharedName(product, version string, rest ...string) string {
+	parts := append([]string{product, version}, rest...)
+	if strings.Contains(version, "-") {
+		return withDigest(parts)
+	}
+	return SharedName(parts...)
 }
 
 // SharedLabels are the labels of every object of a product's shared instances.
@@ -118,6 +140,10 @@ type SharedInput struct {
 	RouteNamespaces []string
 	// Grants is true when the ReferenceGrant kind is served.
 	Grants bool
+	// Peers are the extra peers the plans of the Shared tenants admit to tenant Pods
+	// (network.allowIngressFrom): where their gateway's proxies run, when not in the
+	// Gateway's namespace (Envoy Gateway runs them in its own namespace by default).
+	Peers []networkingv1.NetworkPolicyPeer
 }
 
 // SharedVersion is a version of a product a shared instance runs.
@@ -143,7 +169,7 @@ func SharedNamespaceObject(p *tenancyv1alpha1.ApiProduct) Object {
 func Shared(in SharedInput) []Object {
 	p := in.Product
 	ns := SharedNamespace(p)
-	out := []Object{sharedIsolation(p)}
+	out := []Object{sharedIsolation(p, in.Peers)}
 	replicas := SharedReplicas(p)
 	for _, sv := range in.Versions {
 		v := sv.Version
@@ -173,18 +199,27 @@ func Shared(in SharedInput) []Object {
 }
 
 // sharedIsolation admits traffic to the shared instances from the exposure gateway's
-// namespace only: tenants reach them through their routes, where the gateway checks their
-// keys and sets X-Tenant, never directly (a tenant's Pod could claim any tenant there).
-func sharedIsolation(p *tenancyv1alpha1.ApiProduct) Object {
+// namespace, the peers the Shared tenants' plans admit to tenant Pods (their gateway's
+// proxies, when they run elsewhere), and the shared namespace itself (one component calls
+// another) only: tenants reach the instances through their routes, where the gateway checks
+// their keys and sets X-Tenant, never directly (a tenant's Pod could claim any tenant there).
+func sharedIsolation(p *tenancyv1alpha1.ApiProduct, peers []networkingv1.NetworkPolicyPeer) Object {
 	ns := SharedNamespace(p)
+	from := []*networkingv1ac.NetworkPolicyPeerApplyConfiguration{
+		networkingv1ac.NetworkPolicyPeer().WithPodSelector(metav1ac.LabelSelector()),
+	}
+	if e := p.Spec.Exposure; e != nil {
+		from = append(from, networkingv1ac.NetworkPolicyPeer().
+			WithNamespaceSelector(metav1ac.LabelSelector().
+				WithMatchLabels(map[string]string{corev1.LabelMetadataName: e.Gateway.Namespace})))
+	}
+	for i := range peers {
+		from = append(from, peer(&peers[i]))
+	}
 	spec := networkingv1ac.NetworkPolicySpec().
 		WithPodSelector(metav1ac.LabelSelector()).
-		WithPolicyTypes(networkingv1.PolicyTypeIngress)
-	if e := p.Spec.Exposure; e != nil {
-		spec.WithIngress(networkingv1ac.NetworkPolicyIngressRule().WithFrom(networkingv1ac.NetworkPolicyPeer().
-			WithNamespaceSelector(metav1ac.LabelSelector().
-				WithMatchLabels(map[string]string{corev1.LabelMetadataName: e.Gateway.Namespace}))))
-	}
+		WithPolicyTypes(networkingv1.PolicyTypeIngress).
+		WithIngress(networkingv1ac.NetworkPolicyIngressRule().WithFrom(from...))
 	np := networkingv1ac.NetworkPolicy(SharedIsolationPolicyName, ns).
 		WithLabels(SharedLabels(p.Name)).
 		WithSpec(spec)
@@ -253,4 +288,25 @@ func referenceGrant(p *tenancyv1alpha1.ApiProduct, routeNamespace string) Object
 				WithGroup(gatewayv1.GroupName).WithKind(KindHTTPRoute).WithNamespace(gatewayv1.Namespace(routeNamespace))).
 			WithTo(gatewayv1ac.ReferenceGrantTo().WithGroup("").WithKind(KindService)))
 	return Object{Kind: KindReferenceGrant, Namespace: ns, Name: name, Apply: g}
+}
+
+// SharedCheck says why a product cannot be Shared on the tenant's plan, or nil: tenants
+// reach a shared instance only through the gateway, which must check their keys or tokens
+// (the instance cannot: it serves every tenant).
+func SharedCheck(rp Resolved, plan string) *ResolveError {
+	if rp.PlanEntry.Tenancy != tenancyv1alpha1.TenancyShared {
+		return nil
+	}
+	p := rp.Product
+	if p.Spec.Exposure == nil {
+		return &ResolveError{Reason: tenancyv1alpha1.ReasonSharedNotPossible, Message: fmt.Sprintf(
+			"Plan %s gives product %s with tenancy Shared, but the product has no spec.exposure: tenants reach a shared instance only through the gateway. Expose the product, or set the plan's tenancy to Dedicated.",
+			plan, p.Name)}
+	}
+	if p.Spec.Auth.Type != tenancyv1alpha1.AuthNone && Policies(p) == nil {
+		return &ResolveError{Reason: tenancyv1alpha1.ReasonSharedNotPossible, Message: fmt.Sprintf(
+			"Plan %s gives product %s with tenancy Shared, but nothing at the gateway checks its %s auth (exposure.policies None) and a shared instance cannot check each tenant's key or token. Set the product's exposure.policies to EnvoyGateway, or the plan's tenancy to Dedicated.",
+			plan, p.Name, p.Spec.Auth.Type)}
+	}
+	return nil
 }
