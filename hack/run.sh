@@ -104,6 +104,12 @@ What the gateway would enforce for acme's payments (policies EnvoyGateway: API k
 
   kubectl get securitypolicy,backendtrafficpolicy,httproute -n acme payments -o yaml
   kubectl get secret -n acme payments-gateway-keys -o jsonpath='{.data}'   # the keys the gateway accepts
+
+globex (free plan) gets payments from its shared instance: no payments Pods of its own.
+
+  kubectl get deploy,pods -n shared-payments            # the shared instance
+  kubectl get httproute payments -n globex -o yaml      # backend shared-payments/payments-v2-api, X-Tenant: globex
+  kubectl get apiproduct payments -o jsonpath='{.status.sharedInstances}'; echo
 EOF
 if [[ $metrics_addr == 0 ]]; then
   echo
