@@ -28,6 +28,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
@@ -1044,11 +1045,19 @@ func TestHTTPRouteAfterGatewayAPIInstalled(t *testing.T) {
 // cache and waits until it is served.
 func installHTTPRouteCRD(t *testing.T) {
 	t.Helper()
+	installGatewayAPICRD(t, "httproutes", index.HTTPRouteCRD, &gatewayv1.HTTPRouteList{})
+}
+
+// installGatewayAPICRD installs one of the Gateway API's standard CRDs (file
+// gateway.networking.k8s.io_<resource>.yaml of the pinned module) and waits until it is
+// Established and the test client can list its kind.
+func installGatewayAPICRD(t *testing.T, resource, name string, list client.ObjectList) {
+	t.Helper()
 	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/gateway-api").Output()
 	if err != nil {
 		t.Fatalf("locating sigs.k8s.io/gateway-api: %v", err)
 	}
-	path := filepath.Join(strings.TrimSpace(string(out)), "config", "crd", "standard", "gateway.networking.k8s.io_httproutes.yaml")
+	path := filepath.Join(strings.TrimSpace(string(out)), "config", "crd", "standard", "gateway.networking.k8s.io_"+resource+".yaml")
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -1057,15 +1066,15 @@ func installHTTPRouteCRD(t *testing.T) {
 	if err := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(b), 4096).Decode(crd); err != nil {
 		t.Fatalf("decoding %s: %v", path, err)
 	}
-	if crd.Name != index.HTTPRouteCRD {
-		t.Fatalf("%s holds CRD %q, want %s", path, crd.Name, index.HTTPRouteCRD)
+	if crd.Name != name {
+		t.Fatalf("%s holds CRD %q, want %s", path, crd.Name, name)
 	}
 	if err := k8s.Create(testCtx, crd); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatalf("creating CRD %s: %v", crd.Name, err)
 	}
 	eventually(t, 0, func() error {
 		c := &apiextensionsv1.CustomResourceDefinition{}
-		if err := get(c, "", index.HTTPRouteCRD); err != nil {
+		if err := get(c, "", name); err != nil {
 			return err
 		}
 		for _, cond := range c.Status.Conditions {
@@ -1073,8 +1082,8 @@ func installHTTPRouteCRD(t *testing.T) {
 				return nil
 			}
 		}
-		return fmt.Errorf("CRD %s is not established yet", index.HTTPRouteCRD)
+		return fmt.Errorf("CRD %s is not established yet", name)
 	})
 	// The test client finds the new kind too.
-	eventually(t, 0, func() error { return k8s.List(testCtx, &gatewayv1.HTTPRouteList{}) })
+	eventually(t, 0, func() error { return k8s.List(testCtx, list) })
 }

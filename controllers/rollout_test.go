@@ -84,24 +84,9 @@ func startSimDeployments(t *testing.T, product string, startDelay time.Duration,
 		namespaces: map[string]bool{}, history: map[string][]*simGeneration{},
 	}
 	s.addNamespaces(namespaces...)
-	ctx, cancel := context.WithCancel(testCtx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(simTick)
-		defer tick.Stop()
-		for {
-			s.sync(ctx)
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-		}
-	}()
+	stop := everyTick(s.sync)
 	t.Cleanup(func() {
-		cancel()
-		<-done
+		stop()
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if len(s.errs) > 0 {
@@ -1611,4 +1596,28 @@ func TestRevisionsArePruned(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// everyTick runs sync at once and then every simTick until the returned stop is called; stop
+// waits for the last run to end.
+func everyTick(sync func(context.Context)) (stop func()) {
+	ctx, cancel := context.WithCancel(testCtx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(simTick)
+		defer tick.Stop()
+		for {
+			sync(ctx)
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }

@@ -253,6 +253,18 @@ spec:
 		} else if a := scaled.Spec.Products[0].Autoscaling; a.TargetCPUUtilizationPercentage != 80 || a.MinReplicas != 2 || a.MaxReplicas != 5 {
 			t.Errorf("autoscaling %+v, want minReplicas 2, maxReplicas 5 and the default targetCPUUtilizationPercentage 80", *a)
 		}
+		// tenancy defaults to Dedicated; spec.shared.replicas to 2.
+		if got := scaled.Spec.Products[0].Tenancy; got != tenancyv1alpha1.TenancyDedicated {
+			t.Errorf("plan products[0].tenancy = %q, want the default Dedicated", got)
+		}
+		shared := product.DeepCopy()
+		shared.ObjectMeta = metav1.ObjectMeta{Name: "ap12-shared-defaults"}
+		shared.Spec.Shared = &tenancyv1alpha1.SharedSpec{}
+		if err := k8s.Create(testCtx, shared, client.DryRunAll); err != nil {
+			t.Errorf("a product with an empty spec.shared was rejected: %v", err)
+		} else if r := shared.Spec.Shared.Replicas; r == nil || *r != 2 || shared.Spec.Shared.Namespace != "" {
+			t.Errorf("spec.shared %+v, want the default replicas 2 and no namespace (shared-<product> is the operator's default)", *shared.Spec.Shared)
+		}
 		monitored := product.DeepCopy()
 		monitored.ObjectMeta = metav1.ObjectMeta{Name: "ap12-metrics-defaults"}
 		monitored.Spec.Versions[0].Components[0].Metrics = &tenancyv1alpha1.ComponentMetrics{Port: 9090}
@@ -520,6 +532,17 @@ func fieldCases(tenantHead, owner, planHead, productHead string) []rejectedCase 
 			scaling + ".targetCPUUtilizationPercentage", "should be greater than or equal to 1"},
 		{"autoscaling targetCPUUtilizationPercentage 101", autoscaling("minReplicas: 2, maxReplicas: 3, targetCPUUtilizationPercentage: 101"),
 			scaling + ".targetCPUUtilizationPercentage", "should be less than or equal to 100"},
+		// ServicePlan product tenancy and ApiProduct shared instances.
+		{"tenancy Shared with autoscaling", planHead + "  products: [{name: payments, tenancy: Shared, autoscaling: {minReplicas: 2, maxReplicas: 3}}]\n",
+			"spec.products[0]", "autoscaling is for Dedicated instances: a Shared product runs the replicas of the ApiProduct's spec.shared.replicas; remove autoscaling or set tenancy Dedicated"},
+		{"tenancy not in the enum", planHead + "  products: [{name: payments, tenancy: Pooled}]\n", "spec.products[0].tenancy", `Unsupported value: "Pooled"`},
+		{"tenancy lowercase shared", planHead + "  products: [{name: payments, tenancy: shared}]\n", "spec.products[0].tenancy", `Unsupported value: "shared"`},
+		{"shared replicas 0", component("{name: api, image: x}") + "  shared: {replicas: 0}\n", "spec.shared.replicas", "should be greater than or equal to 1"},
+		{"shared replicas 101", component("{name: api, image: x}") + "  shared: {replicas: 101}\n", "spec.shared.replicas", "should be less than or equal to 100"},
+		{"shared namespace not a DNS label", component("{name: api, image: x}") + "  shared: {namespace: Shared_Payments}\n", "spec.shared.namespace", "should match"},
+		{"shared namespace ending in a dash", component("{name: api, image: x}") + "  shared: {namespace: shared-}\n", "spec.shared.namespace", "should match"},
+		{"shared namespace longer than 63 characters", component("{name: api, image: x}") + "  shared: {namespace: s" + strings.Repeat("a", 63) + "}\n",
+			"spec.shared.namespace", "Too long"},
 		{"metrics port 0", component("{name: api, image: x, metrics: {port: 0}}"), metrics + ".port", "should be greater than or equal to 1"},
 		{"metrics port 70000", component("{name: api, image: x, metrics: {port: 70000}}"), metrics + ".port", "should be less than or equal to 65535"},
 		{"metrics without a port", component("{name: api, image: x, metrics: {path: /metrics}}"), metrics + ".port", "Required value"},
@@ -650,6 +673,18 @@ func acceptedCases(tenantHead, planHead, productHead string) []struct{ name, yam
   - {name: b, replicas: 0, autoscaling: {minReplicas: 100, maxReplicas: 100, targetCPUUtilizationPercentage: 100}}
   - {name: c, autoscaling: {minReplicas: 3, maxReplicas: 3}}
 `},
+		{"tenancy Shared with replicas, next to Dedicated with autoscaling and a defaulted tenancy", planHead + `  products:
+  - {name: a, tenancy: Shared, replicas: 3}
+  - {name: b, tenancy: Dedicated, autoscaling: {minReplicas: 2, maxReplicas: 4}}
+  - {name: c, autoscaling: {minReplicas: 2, maxReplicas: 4}}
+`},
+		{"shared namespace and replicas at their bounds", productHead + `  defaultVersion: v1
+  versions: [{name: v1, components: [{name: api, image: x, port: 8080}]}]
+  exposure: {component: api, gateway: {name: public, namespace: gw}}
+  auth: {type: None}
+  shared: {namespace: ` + strings.Repeat("s", 63) + `, replicas: 100}
+`},
+		{"shared with one replica", productHead + "  defaultVersion: v1\n  versions: [{name: v1, components: [{name: api, image: x}]}]\n  shared: {namespace: p-1, replicas: 1}\n"},
 		{"metrics on a port of their own, on the component's port, at the port bounds and with URL path characters", productHead + `  defaultVersion: v1
   versions:
   - name: v1

@@ -282,7 +282,9 @@ type EnvVar struct {
 type SharedSpec struct {
 	// namespace of the shared instances. Default: shared-<product>. The operator creates
 	// it and deletes it when no tenant uses the product's shared instances any more; it is
-	// reserved, never a tenant namespace.
+	// reserved, never a tenant namespace. Set it when the product is created: changing it
+	// while tenants use the shared instances moves their routes before the new instances
+	// are available and leaves the old namespace behind.
 	// +optional
 	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`

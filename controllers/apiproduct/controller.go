@@ -2,6 +2,7 @@ package apiproduct
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/tools/events"
 
@@ -22,13 +24,16 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
+	"github.com/openplatform/tenant-operator/internal/apply"
 	"github.com/openplatform/tenant-operator/internal/conditions"
 	"github.com/openplatform/tenant-operator/internal/index"
 	"github.com/openplatform/tenant-operator/internal/inuse"
+	"github.com/openplatform/tenant-operator/internal/render"
 	"github.com/openplatform/tenant-operator/internal/rollout"
 )
 
@@ -99,9 +104,18 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	// Shared instances stay while a tenant still uses them, also while the product is being
 	// deleted (its in-use finalizer holds it until then); the namespace goes with the last.
-	shared, err := r.reconcileShared(ctx, p, tenants.Items)
+	shared, grantsPending, err := r.reconcileShared(ctx, p, tenants.Items)
+	// An object of the shared instances that is not the operator's (the shared namespace
+	// made by someone else) is the product's condition, not a retried error nobody sees.
+	var conflict *apply.ConflictError
+	if errors.As(err, &conflict) {
+		err = nil
+	}
 	if err != nil {
 		return ctrl.Result{}, err
+	}
+	if grantsPending && (result.RequeueAfter == 0 || result.RequeueAfter > grantsPendingRequeue) {
+		result.RequeueAfter = grantsPendingRequeue
 	}
 	p.Status.SharedInstances = shared
 	p.Status.Tenants = int32(len(names))
@@ -114,7 +128,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		cond.Status, cond.Reason = metav1.ConditionFalse, tenancyv1alpha1.ReasonInUse
 		cond.Message = conditions.InUseMessage("ApiProduct", names)
 	}
+	if conflict != nil && p.DeletionTimestamp.IsZero() {
+		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, conflictReason(conflict), conflict.Error()
+	}
 	rolloutConditions(p, cond)
+	if conflict != nil && p.DeletionTimestamp.IsZero() {
+		meta.SetStatusCondition(&p.Status.Conditions, metav1.Condition{Type: tenancyv1alpha1.ConditionStalled, Status: metav1.ConditionTrue,
+			Reason: cond.Reason, Message: cond.Message, ObservedGeneration: p.Generation})
+	}
 	p.Status.ObservedGeneration = p.Generation
 	if !equality.Semantic.DeepEqual(orig.Status, p.Status) {
 		// The rollout's state is written with the resourceVersion it was computed from: a
@@ -124,6 +145,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 				return ctrl.Result{Requeue: true}, nil
 			}
 			return ctrl.Result{}, client.IgnoreNotFound(err)
+		}
+	}
+	if conflict != nil {
+		if c := meta.FindStatusCondition(orig.Status.Conditions, tenancyv1alpha1.ConditionReady); c == nil || c.Reason != conflictReason(conflict) {
+			r.event(p, corev1.EventTypeWarning, conflictReason(conflict), "Reconcile", "%s", conflict.Error())
 		}
 	}
 	// The rollout's Events are recorded once its state is written: a pass that read a stale
@@ -288,8 +314,43 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// A plan's products[].version changes the target of its tenants.
 		Watches(&tenancyv1alpha1.ServicePlan{}, handler.EnqueueRequestsFromMapFunc(productsOfPlan),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		// A shared namespace made, deleted or handed over by someone else.
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.productsOfSharedNamespace)).
+		// The ReferenceGrant CRD installed (or removed): the shared instances' grants.
+		WatchesMetadata(&apiextensionsv1.CustomResourceDefinition{}, handler.EnqueueRequestsFromMapFunc(r.productsWithSharedInstances),
+			builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetName() == render.ReferenceGrantCRD }))).
 		Complete(r)
 }
+
+// conflictReason is the reason of a product whose shared instances cannot be written.
+func conflictReason(c *apply.ConflictError) string {
+	if c.Kind == render.KindNamespace {
+		return tenancyv1alpha1.ReasonNamespaceConflict
+	}
+	return tenancyv1alpha1.ReasonObjectConflict
+}
+
+// productsOfSharedNamespace maps a namespace to the products whose shared namespace it is
+// (by name: one the operator did not make has no label), so that a conflict over it heals
+// when it is deleted or handed over.
+func (r *Reconciler) productsOfSharedNamespace(ctx context.Context, o client.Object) []reconcile.Request {
+	products := &tenancyv1alpha1.ApiProductList{}
+	if err := r.List(ctx, products); err != nil {
+		log.FromContext(ctx).Error(err, "listing products")
+		return nil
+	}
+	var out []reconcile.Request
+	for i := range products.Items {
+		if p := &products.Items[i]; render.SharedNamespace(p) == o.GetName() {
+			out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Name: p.Name}})
+		}
+	}
+	return out
+}
+
+// grantsPendingRequeue is how soon a product is reconciled again while the ReferenceGrant
+// CRD is installed but its API is not served yet.
+const grantsPendingRequeue = 2 * time.Second
 
 // sharedProductOf maps an object of a product's shared instances to the product.
 func sharedProductOf(_ context.Context, o client.Object) []reconcile.Request {

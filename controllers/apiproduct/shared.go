@@ -4,15 +4,19 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
 	"github.com/openplatform/tenant-operator/internal/apply"
@@ -26,6 +30,8 @@ import (
 type sharedDemand struct {
 	versions        map[string]int32
 	routeNamespaces []string
+	// peers are what the plans giving the product Shared admit to tenant Pods.
+	peers []networkingv1.NetworkPolicyPeer
 }
 
 // sharedDemandOf counts, for each version, the tenants a shared instance of it serves or is
@@ -40,6 +46,7 @@ func (r *Reconciler) sharedDemandOf(ctx context.Context, p *tenancyv1alpha1.ApiP
 	}
 	plans := map[string]*tenancyv1alpha1.ServicePlan{}
 	namespaces := map[string]bool{}
+	peersOf := map[string][]networkingv1.NetworkPolicyPeer{}
 	for i := range tenants {
 		t := &tenants[i]
 		if !t.DeletionTimestamp.IsZero() {
@@ -58,9 +65,11 @@ func (r *Reconciler) sharedDemandOf(ctx context.Context, p *tenancyv1alpha1.ApiP
 			plans[t.Spec.Plan] = plan
 		}
 		if plan != nil {
-			if rp, rerr := render.ResolveProduct(t, plan, p); rerr == nil && rp != nil && rp.PlanEntry.Tenancy == tenancyv1alpha1.TenancyShared {
+			if rp, rerr := render.ResolveProduct(t, plan, p); rerr == nil && rp != nil && rp.PlanEntry.Tenancy == tenancyv1alpha1.TenancyShared &&
+				render.SharedCheck(*rp, plan.Name) == nil { // a product that cannot be shared stalls its tenants instead
 				seen[rp.Version.Name] = true
 				namespaces[rp.Namespace] = true
+				peersOf[plan.Name] = plan.Spec.Network.AllowIngressFrom
 			}
 		}
 		for _, s := range t.Status.Products {
@@ -84,24 +93,35 @@ func (r *Reconciler) sharedDemandOf(ctx context.Context, p *tenancyv1alpha1.ApiP
 		d.routeNamespaces = append(d.routeNamespaces, n)
 	}
 	sort.Strings(d.routeNamespaces)
+	// In plan order, so that the shared-isolation policy does not change between passes.
+	names := make([]string, 0, len(peersOf))
+	for name := range peersOf {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		d.peers = append(d.peers, peersOf[name]...)
+	}
 	return d, nil
 }
 
 // reconcileShared makes the product's shared namespace hold exactly the shared instances its
-// tenants need, and deletes the namespace once none does. It returns their status.
-func (r *Reconciler) reconcileShared(ctx context.Context, p *tenancyv1alpha1.ApiProduct, tenants []tenancyv1alpha1.Tenant) ([]tenancyv1alpha1.SharedInstanceStatus, error) {
+// tenants need, and deletes the namespace once none does. It returns their status, and
+// grantsPending when the ReferenceGrant CRD was just installed and its API is not served
+// yet (the product is reconciled again shortly, to write the grants).
+func (r *Reconciler) reconcileShared(ctx context.Context, p *tenancyv1alpha1.ApiProduct, tenants []tenancyv1alpha1.Tenant) (_ []tenancyv1alpha1.SharedInstanceStatus, grantsPending bool, _ error) {
 	demand, err := r.sharedDemandOf(ctx, p, tenants)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	ns := render.SharedNamespace(p)
 	if len(demand.versions) == 0 {
-		return nil, r.deleteSharedNamespace(ctx, p)
+		return nil, false, r.deleteSharedNamespace(ctx, p)
 	}
 	ap := &apply.Applier{Client: r.Client, Reader: r.APIReader}
 	wrote, err := ap.Ensure(ctx, render.SharedNamespaceObject(p))
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if wrote {
 		r.event(p, corev1.EventTypeNormal, "SharedNamespaceReady", "Create", "Namespace %s holds the shared instances of product %s", ns, p.Name)
@@ -113,29 +133,59 @@ func (r *Reconciler) reconcileShared(ctx context.Context, p *tenancyv1alpha1.Api
 			versions = append(versions, render.SharedVersion{Version: v, Revision: revision.Name(p.Name, v)})
 		}
 	}
+	grants := r.served(ctx, render.ReferenceGrantCRD)
+	grantsPending = !grants && r.crdJustInstalled(ctx, render.ReferenceGrantCRD)
 	objects := render.Shared(render.SharedInput{Product: p, Versions: versions,
-		RouteNamespaces: demand.routeNamespaces, Grants: r.served(ctx, render.ReferenceGrantCRD)})
+		RouteNamespaces: demand.routeNamespaces, Grants: grants, Peers: demand.peers})
 	desired := map[render.Key]bool{}
 	for _, o := range objects {
 		desired[o.Key()] = true
 		if _, err := ap.Ensure(ctx, o); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 	if err := r.pruneShared(ctx, p, desired); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	var out []tenancyv1alpha1.SharedInstanceStatus
 	for _, sv := range versions {
 		st := tenancyv1alpha1.SharedInstanceStatus{Version: sv.Version.Name, Namespace: ns, Tenants: demand.versions[sv.Version.Name]}
 		rep, err := health.Shared(ctx, r.Client, p, sv.Version, sv.Revision)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		st.Replicas, st.ReadyReplicas = rep.Replicas, rep.ReadyReplicas
 		out = append(out, st)
 	}
-	return out, nil
+	return out, grantsPending, nil
+}
+
+// crdJustInstalled reports whether a CRD was created within the last two minutes: its API
+// may not be served yet.
+func (r *Reconciler) crdJustInstalled(ctx context.Context, name string) bool {
+	crd := &metav1.PartialObjectMetadata{}
+	crd.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
+	if err := r.Get(ctx, client.ObjectKey{Name: name}, crd); err != nil || !crd.DeletionTimestamp.IsZero() {
+		return false
+	}
+	return time.Since(crd.CreationTimestamp.Time) < 2*time.Minute
+}
+
+// productsWithSharedInstances maps the ReferenceGrant CRD (installed, served, removed) to
+// the products whose shared instances need grants.
+func (r *Reconciler) productsWithSharedInstances(ctx context.Context, _ client.Object) []reconcile.Request {
+	products := &tenancyv1alpha1.ApiProductList{}
+	if err := r.List(ctx, products); err != nil {
+		log.FromContext(ctx).Error(err, "listing products")
+		return nil
+	}
+	var out []reconcile.Request
+	for _, p := range products.Items {
+		if len(p.Status.SharedInstances) > 0 {
+			out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Name: p.Name}})
+		}
+	}
+	return out
 }
 
 // pruneShared deletes the objects of the product's shared instances that are no longer

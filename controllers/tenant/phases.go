@@ -42,6 +42,10 @@ type tenantScope struct {
 
 	// ap applies the pass's objects; it remembers the namespaces it created.
 	ap *apply.Applier
+	// routeNotMoved is set when the route of a product that a shared instance now serves
+	// could not be written: the route may still go to the tenant's own instance, which
+	// this pass therefore does not prune.
+	routeNotMoved bool
 
 	// What the observe phase read.
 	outcome    conditions.ProductOutcome
@@ -269,6 +273,9 @@ func (r *Reconciler) productsPhase(ctx context.Context, s *tenantScope) (bool, e
 		}
 		if _, err := s.ap.Ensure(ctx, o); err != nil {
 			s.fail(o.Kind, err)
+			if o.Kind == render.KindHTTPRoute && !planned.serving[o.Name].Own { // a route is named after its product
+				s.routeNotMoved = true
+			}
 		}
 	}
 	return false, nil
@@ -280,7 +287,7 @@ func (r *Reconciler) prunePhase(ctx context.Context, s *tenantScope) (bool, erro
 	if err := r.pruneNamespaces(ctx, s.t, s.listed); err != nil {
 		s.fail(render.KindNamespace, err)
 	}
-	r.pruneChildren(ctx, s.t, s.desiredKeys, s.usable, lost(s.states), s.keepProducts(), s.fail)
+	r.pruneChildren(ctx, s.t, s.desiredKeys, s.usable, lost(s.states), s.keepProducts() || s.routeNotMoved, s.fail)
 	return false, nil
 }
 

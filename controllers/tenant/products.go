@@ -63,8 +63,11 @@ func (r *Reconciler) planProducts(ctx context.Context, t *tenancyv1alpha1.Tenant
 	}
 	previous := map[string]string{}
 	for i := range resolved {
-		if serr := sharedCheck(resolved[i], plan.Name); serr != nil {
+		if serr := render.SharedCheck(resolved[i], plan.Name); serr != nil {
 			return &productPlan{err: serr}, nil
+		}
+		if serr, err := r.sharedNamespaceCheck(ctx, resolved[i], plan.Name); err != nil || serr != nil {
+			return &productPlan{err: serr}, err
 		}
 		previous[resolved[i].Product.Name] = r.assignRevision(ctx, t, &resolved[i])
 	}
@@ -374,6 +377,10 @@ func (r *Reconciler) productStatus(ctx context.Context, t *tenancyv1alpha1.Tenan
 				st.Endpoint = "" // the shared instance admits the gateway only
 			}
 			rep, err = r.sharedHealth(ctx, rp, sv.SharedVersion)
+			if err == nil && rep.Available && routed {
+				// Not available to the tenant before its route can reach the instance.
+				rep.Available, err = r.sharedReachable(ctx, rp, sv.SharedVersion)
+			}
 		} else {
 			rep, err = health.Product(ctx, r.Client, &rp)
 		}

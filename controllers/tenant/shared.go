@@ -4,7 +4,13 @@ import (
 	"context"
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
+	"github.com/openplatform/tenant-operator/internal/apply"
 	"github.com/openplatform/tenant-operator/internal/health"
 	"github.com/openplatform/tenant-operator/internal/render"
 	"github.com/openplatform/tenant-operator/internal/revision"
@@ -25,25 +31,28 @@ type serving struct {
 	Moving bool
 }
 
-// sharedCheck says why a product cannot be Shared on the tenant's plan, or nil: tenants
-// reach a shared instance only through the gateway, which must check their keys or tokens
-// (the instance cannot: it serves every tenant).
-func sharedCheck(rp render.Resolved, plan string) *render.ResolveError {
+// sharedNamespaceCheck says why a Shared product's tenants cannot be routed to its shared
+// namespace, or nil: it exists and the operator did not make it (no shared-product label),
+// so whatever runs there is not the product's shared instance, and a route would send the
+// tenant's requests, X-Tenant and all, to whoever made it.
+func (r *Reconciler) sharedNamespaceCheck(ctx context.Context, rp render.Resolved, plan string) (*render.ResolveError, error) {
 	if rp.PlanEntry.Tenancy != tenancyv1alpha1.TenancyShared {
-		return nil
+		return nil, nil
 	}
-	p := rp.Product
-	if p.Spec.Exposure == nil {
-		return &render.ResolveError{Reason: tenancyv1alpha1.ReasonSharedNotPossible, Message: fmt.Sprintf(
-			"Plan %s gives product %s with tenancy Shared, but the product has no spec.exposure: tenants reach a shared instance only through the gateway. Expose the product, or set the plan's tenancy to Dedicated.",
-			plan, p.Name)}
+	name := render.SharedNamespace(rp.Product)
+	ns := &corev1.Namespace{}
+	if err := r.Get(ctx, client.ObjectKey{Name: name}, ns); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil // the product's reconciler makes it
+		}
+		return nil, fmt.Errorf("reading namespace %s: %w", name, err)
 	}
-	if p.Spec.Auth.Type != tenancyv1alpha1.AuthNone && render.Policies(p) == nil {
-		return &render.ResolveError{Reason: tenancyv1alpha1.ReasonSharedNotPossible, Message: fmt.Sprintf(
-			"Plan %s gives product %s with tenancy Shared, but nothing at the gateway checks its %s auth (exposure.policies None) and a shared instance cannot check each tenant's key or token. Set the product's exposure.policies to EnvoyGateway, or the plan's tenancy to Dedicated.",
-			plan, p.Name, p.Spec.Auth.Type)}
+	if ns.Labels[tenancyv1alpha1.LabelSharedProduct] == rp.Product.Name && ns.Labels[tenancyv1alpha1.LabelManagedBy] == tenancyv1alpha1.ManagedByValue {
+		return nil, nil
 	}
-	return nil
+	return &render.ResolveError{Reason: tenancyv1alpha1.ReasonSharedNotPossible, Message: fmt.Sprintf(
+		"Plan %s gives product %s with tenancy Shared, but namespace %s, the product's shared namespace, exists and was not made by the operator (no label %s=%s): nothing is routed there. Delete or rename the namespace, set the ApiProduct's spec.shared.namespace to another one, or set the plan's tenancy to Dedicated.",
+		plan, rp.Product.Name, name, tenancyv1alpha1.LabelSharedProduct, rp.Product.Name)}, nil
 }
 
 // servingOf decides which instance serves a tenant's product, without a gap while it
@@ -75,6 +84,12 @@ func (r *Reconciler) servingOf(ctx context.Context, t *tenancyv1alpha1.Tenant, r
 		if err != nil {
 			return serving{}, err
 		}
+		if rep.Available {
+			// Available is not enough: the route must also be able to reach it.
+			if rep.Available, err = r.sharedReachable(ctx, rp, rp.Version.Name); err != nil {
+				return serving{}, err
+			}
+		}
 		switch {
 		case rep.Available:
 			return serving{SharedVersion: rp.Version.Name}, nil
@@ -94,6 +109,35 @@ func (r *Reconciler) servingOf(ctx context.Context, t *tenancyv1alpha1.Tenant, r
 		return serving{Own: true}, nil
 	}
 	return serving{SharedVersion: prevShared, Own: true, Moving: true}, nil
+}
+
+// sharedReachable reports whether a tenant's route could reach the product's shared
+// instance of a version: the Service of the exposed component exists and, where the
+// Gateway API's ReferenceGrants are served, the grant that admits routes of the tenant's
+// namespace (render.Shared names it routes-<namespace>) exists too; a gateway refuses a
+// route to another namespace's Service without one. The product's reconciler writes the
+// grant when the tenant first asks for the shared instance, possibly after the instance
+// became available (other tenants use it).
+func (r *Reconciler) sharedReachable(ctx context.Context, rp render.Resolved, version string) (bool, error) {
+	ns := render.SharedNamespace(rp.Product)
+	svc := &corev1.Service{}
+	err := r.Get(ctx, client.ObjectKey{Namespace: ns, Name: render.SharedComponentName(rp.Product.Name, version, rp.Product.Spec.Exposure.Component)}, svc)
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	k, _ := apply.KindOf(render.KindReferenceGrant)
+	if !r.served(ctx, k) {
+		return true, nil
+	}
+	grant := &gatewayv1.ReferenceGrant{}
+	err = r.Get(ctx, client.ObjectKey{Namespace: ns, Name: "routes-" + rp.Namespace}, grant)
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // sharedHealth reports on the product's shared instance of a version.

@@ -570,8 +570,13 @@ func httpRoute(t *tenancyv1alpha1.Tenant, r Resolved, e *tenancyv1alpha1.Exposur
 	}
 	rule := gatewayv1ac.HTTPRouteRule().
 		WithMatches(gatewayv1ac.HTTPRouteMatch().WithPath(gatewayv1ac.HTTPPathMatch().
-			WithType(gatewayv1.PathMatchPathPrefix).WithValue(PathPrefix(r.Product)))).
-		WithBackendRefs(backend)
+			WithType(gatewayv1.PathMatchPathPrefix).WithValue(PathPrefix(r.Product))))
+	// A suspended tenant's own instance runs no Pods; the shared instance keeps running for
+	// the others, so a suspended tenant's route to it forwards nowhere (the gateway answers
+	// 503, as for an own Service without endpoints).
+	if sharedVersion == "" || !t.Spec.Suspended {
+		rule.WithBackendRefs(backend)
+	}
 	if sharedVersion != "" {
 		rule.WithFilters(gatewayv1ac.HTTPRouteFilter().
 			WithType(gatewayv1.HTTPRouteFilterRequestHeaderModifier).

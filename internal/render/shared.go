@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
@@ -214,7 +215,9 @@ func sharedIsolation(p *tenancyv1alpha1.ApiProduct, peers []networkingv1.Network
 				WithMatchLabels(map[string]string{corev1.LabelMetadataName: e.Gateway.Namespace})))
 	}
 	for i := range peers {
-		from = append(from, peer(&peers[i]))
+		if sp, ok := sharedPeer(peers[i]); ok {
+			from = append(from, peer(&sp))
+		}
 	}
 	spec := networkingv1ac.NetworkPolicySpec().
 		WithPodSelector(metav1ac.LabelSelector()).
@@ -229,6 +232,20 @@ func sharedIsolation(p *tenancyv1alpha1.ApiProduct, peers []networkingv1.Network
 // sharedDeployment runs a component of a shared instance. It has no tenant: no TENANT, no
 // API_KEY and no RATE_LIMIT_RPM (the tenant is in each request's X-Tenant header, its key
 // and limit are checked at the gateway).
+// sharedPeer is a plan's allowIngressFrom peer as the shared instances admit it: only
+// namespaces, and never a tenant's. Under Dedicated a peer that matches tenant Pods (an
+// ipBlock over the Pod network, an empty namespaceSelector) exposes only the tenant's own
+// instance; on a shared instance its Pods could claim any tenant in X-Tenant.
+func sharedPeer(p networkingv1.NetworkPolicyPeer) (networkingv1.NetworkPolicyPeer, bool) {
+	if p.NamespaceSelector == nil || p.IPBlock != nil {
+		return networkingv1.NetworkPolicyPeer{}, false
+	}
+	out := *p.DeepCopy()
+	out.NamespaceSelector.MatchExpressions = append(out.NamespaceSelector.MatchExpressions, metav1.LabelSelectorRequirement{
+		Key: tenancyv1alpha1.LabelTenant, Operator: metav1.LabelSelectorOpDoesNotExist})
+	return out, true
+}
+
 func sharedDeployment(p *tenancyv1alpha1.ApiProduct, sv SharedVersion, c *tenancyv1alpha1.Component, replicas int32) Object {
 	v := sv.Version
 	ns := SharedNamespace(p)

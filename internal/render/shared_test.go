@@ -980,7 +980,25 @@ func TestSharedIsolationPeers(t *testing.T) {
 	objs := render.Shared(render.SharedInput{Product: p, Versions: shVersions(t, p, "v1"), Peers: []networkingv1.NetworkPolicyPeer{peer}})
 	np := &networkingv1.NetworkPolicy{}
 	ptDecode(t, &shOfKind(objs, render.KindNetworkPolicy)[0], np)
-	if len(np.Spec.Ingress) != 1 || len(np.Spec.Ingress[0].From) != 3 || !reflect.DeepEqual(np.Spec.Ingress[0].From[2], peer) {
-		t.Errorf("ingress = %s, want the own Pods, the gateway's namespace and envoy-gateway-system", toJSONsh(np.Spec.Ingress))
+	want := *peer.DeepCopy()
+	want.NamespaceSelector.MatchExpressions = []metav1.LabelSelectorRequirement{{Key: tenancyv1alpha1.LabelTenant, Operator: metav1.LabelSelectorOpDoesNotExist}}
+	if len(np.Spec.Ingress) != 1 || len(np.Spec.Ingress[0].From) != 3 || !reflect.DeepEqual(np.Spec.Ingress[0].From[2], want) {
+		t.Errorf("ingress = %s, want the own Pods, the gateway's namespace and envoy-gateway-system (never a tenant's)", toJSONsh(np.Spec.Ingress))
+	}
+
+	// Peers that could match tenant Pods are not admitted to a shared instance: an ipBlock
+	// (the Pod network), and every namespace (an empty selector) only without tenants.
+	all := networkingv1.NetworkPolicyPeer{NamespaceSelector: &metav1.LabelSelector{}}
+	block := networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: "10.0.0.0/8"}}
+	objs = render.Shared(render.SharedInput{Product: p, Versions: shVersions(t, p, "v1"), Peers: []networkingv1.NetworkPolicyPeer{all, block}})
+	np = &networkingv1.NetworkPolicy{}
+	ptDecode(t, &shOfKind(objs, render.KindNetworkPolicy)[0], np)
+	from := np.Spec.Ingress[0].From
+	if len(from) != 3 || from[2].IPBlock != nil {
+		t.Fatalf("ingress = %s, want the own Pods, the gateway's namespace and the namespaces without tenants", toJSONsh(np.Spec.Ingress))
+	}
+	s, err := metav1.LabelSelectorAsSelector(from[2].NamespaceSelector)
+	if err != nil || s.Matches(labels.Set{tenancyv1alpha1.LabelTenant: "acme"}) || !s.Matches(labels.Set{"kubernetes.io/metadata.name": "monitoring"}) {
+		t.Errorf("an empty namespaceSelector peer became %v (err %v): it must match namespaces but no tenant's", s, err)
 	}
 }

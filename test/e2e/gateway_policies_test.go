@@ -362,6 +362,13 @@ spec:
 // translate runs Envoy Gateway's translator on the input.
 func translate(t *testing.T, egctl string, input []byte, objects int) translated {
 	t.Helper()
+	return startTranslate(t, egctl, input, fmt.Sprintf("a Gateway and %d objects of the tenants", objects))()
+}
+
+// startTranslate starts Envoy Gateway's translator on the input and returns a function that
+// waits for it and returns its output, logging how long it took to translate what.
+func startTranslate(t *testing.T, egctl string, input []byte, what string) func() translated {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "egctl-input.yaml")
 	if err := os.WriteFile(path, input, 0o644); err != nil {
 		t.Fatal(err)
@@ -371,18 +378,30 @@ func translate(t *testing.T, egctl string, input []byte, objects int) translated
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("egctl x translate: %v: %s\ninput:\n%s", err, stderr.String(), input)
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("egctl x translate: %v", err)
 	}
-	var tr translated
-	if err := json.Unmarshal(stdout.Bytes(), &tr.raw); err != nil {
-		t.Fatalf("decoding egctl's output: %v", err)
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	return func() translated {
+		t.Helper()
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("egctl x translate: %v: %s\ninput:\n%s", err, stderr.String(), input)
+		}
+		var tr translated
+		if err := json.Unmarshal(stdout.Bytes(), &tr.raw); err != nil {
+			t.Fatalf("decoding egctl's output: %v", err)
+		}
+		if tr.raw["xds"] == nil {
+			t.Fatalf("egctl's output has no xds: %.2000s", stdout.String())
+		}
+		t.Logf("egctl translated %s in %v", what, time.Since(start).Round(100*time.Millisecond))
+		return tr
 	}
-	if tr.raw["xds"] == nil {
-		t.Fatalf("egctl's output has no xds: %.2000s", stdout.String())
-	}
-	t.Logf("egctl translated a Gateway and %d objects of the tenants in %v", objects, time.Since(start).Round(100*time.Millisecond))
-	return tr
 }
 
 // TestGatewayPolicies: on a cluster with Envoy Gateway's CRDs, a plan with a rate-limited

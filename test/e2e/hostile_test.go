@@ -572,9 +572,17 @@ spec:
 }
 
 // installHTTPRouteCRD installs the Gateway API's HTTPRoute CRD from the module cache and
-// removes it when the test ends. Another test may have just removed it (without waiting): a
-// CRD still being deleted is waited for first, since applying it would not stop the deletion.
+// removes it when the test ends.
 func installHTTPRouteCRD(t *testing.T) {
+	t.Helper()
+	installGatewayAPICRD(t, "httproutes")
+}
+
+// installGatewayAPICRD installs one of the Gateway API's standard CRDs (file
+// gateway.networking.k8s.io_<resource>.yaml of the pinned module) and removes it when the
+// test ends. Another test may have just removed it (without waiting): a CRD still being
+// deleted is waited for first, since applying it would not stop the deletion.
+func installGatewayAPICRD(t *testing.T, resource string) {
 	t.Helper()
 	cmd := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/gateway-api")
 	cmd.Dir = repoRoot
@@ -582,18 +590,18 @@ func installHTTPRouteCRD(t *testing.T) {
 	if err != nil {
 		t.Fatalf("locating sigs.k8s.io/gateway-api: %v", err)
 	}
-	path := filepath.Join(strings.TrimSpace(string(dir)), "config", "crd", "standard", "gateway.networking.k8s.io_httproutes.yaml")
+	path := filepath.Join(strings.TrimSpace(string(dir)), "config", "crd", "standard", "gateway.networking.k8s.io_"+resource+".yaml")
 	if _, err := os.Stat(path); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 90*time.Second, func() error {
 		out, err := runKubectl(nil, "get", "-f", path, "--ignore-not-found", "-o", "jsonpath={.metadata.deletionTimestamp}")
 		if err != nil || strings.TrimSpace(out) != "" {
-			return fmt.Errorf("the HTTPRoute CRD is still being deleted (since %s) %v", out, err)
+			return fmt.Errorf("the %s CRD is still being deleted (since %s) %v", resource, out, err)
 		}
 		return nil
 	})
 	kubectl(t, "apply", "--server-side", "-f", path)
 	t.Cleanup(func() { _, _ = runKubectl(nil, "delete", "-f", path, "--ignore-not-found", "--wait=false") })
-	waitCRDsEstablished(t, "httproutes.gateway.networking.k8s.io")
+	waitCRDsEstablished(t, resource+".gateway.networking.k8s.io")
 }
