@@ -255,7 +255,7 @@ func TestAvailabilityPlainReplicas(t *testing.T) {
 	waitProductsRunning(t, name, name, tenancyv1alpha1.ReasonReconciled, api, worker)
 
 	// The operator owns the count: a write of another is reverted.
-	scaleAsHPA(t, name, api, 4)
+	scale(t, name, api, 4)
 	eventually(t, 0, func() error { return wantReplicas(name, api, 2) })
 
 	// One replica: neither PDB nor spread.
@@ -507,6 +507,16 @@ func setComponentMetrics(t *testing.T, product string, m *tenancyv1alpha1.Compon
 // subresource, under a field manager of its own.
 func scaleAsHPA(t *testing.T, namespace, name string, replicas int32) {
 	t.Helper()
+	scale(t, namespace, name, replicas)
+	if err := wantReplicas(namespace, name, replicas); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// scale writes a Deployment's scale subresource as the HPA would, without waiting to see
+// the count (the operator may revert it at once when no autoscaler owns it).
+func scale(t *testing.T, namespace, name string, replicas int32) {
+	t.Helper()
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		d, err := fetchDeployment(namespace, name)
 		if err != nil {
@@ -521,9 +531,6 @@ func scaleAsHPA(t *testing.T, namespace, name string, replicas int32) {
 	})
 	if err != nil {
 		t.Fatalf("scaling Deployment %s to %d as the HPA would: %v", objName(namespace, name), replicas, err)
-	}
-	if err := wantReplicas(namespace, name, replicas); err != nil {
-		t.Fatal(err)
 	}
 }
 
