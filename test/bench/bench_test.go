@@ -59,8 +59,13 @@ func TestBenchSmall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.ObjectsPerTenant == 0 || res.Baseline.Requests != cfg.Tenants*res.ObjectsPerTenant {
-		t.Errorf("the baseline applied %d objects, want %d tenants × %d", res.Baseline.Requests, cfg.Tenants, res.ObjectsPerTenant)
+	if res.ObjectsPerTenant == 0 || res.Baseline.Requests != cfg.Tenants*res.ObjectsPerTenant+res.SharedObjects {
+		t.Errorf("the baseline applied %d objects, want %d tenants × %d + %d of shared instances",
+			res.Baseline.Requests, cfg.Tenants, res.ObjectsPerTenant, res.SharedObjects)
+	}
+	if res.Objects.Total != res.Baseline.Requests || res.Pods.Running != res.Setup.Pods {
+		t.Errorf("the operator made %d objects and runs %d product Pods, want %d (what the baseline applied) and %d",
+			res.Objects.Total, res.Pods.Running, res.Baseline.Requests, res.Setup.Pods)
 	}
 	if len(res.Solo.Runs) != cfg.SoloRuns {
 		t.Errorf("%d single-tenant runs, want %d", len(res.Solo.Runs), cfg.SoloRuns)

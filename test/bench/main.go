@@ -19,6 +19,13 @@
 //  5. fan-out: changes the plan's quota and waits until every tenant's quota follows;
 //  6. deletes the N tenants and waits until they and their namespaces are gone.
 //
+// With -tenancy Shared the plan gives the products with tenancy Shared: the tenants get no
+// Deployments of their own and one shared instance per product version (in the product's
+// shared namespace, written by the ApiProduct reconciler) serves them all. The baseline then
+// applies the tenants' own objects and the shared instance's objects once, and every wait
+// for Deployments waits for the shared instance's. Each run reports the objects the
+// operator made, by kind, and the product Pods running once every tenant is Ready.
+//
 // It prints a markdown table and writes it with the JSON figures to -out.
 package main
 
@@ -36,6 +43,7 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
 	"github.com/openplatform/tenant-operator/test/internal/harness"
 )
 
@@ -52,6 +60,8 @@ func main() {
 	flag.StringVar(&cfg.Out, "out", cfg.Out, "Directory for results.md, results.json and the operator's logs.")
 	flag.StringVar(&cfg.Manager, "manager", cfg.Manager, "The operator binary.")
 	flag.BoolVar(&cfg.KeepCluster, "keep-cluster", false, "Leave the cluster running afterwards (its name and kubeconfig are printed).")
+	flag.StringVar(&cfg.Tenancy, "tenancy", cfg.Tenancy, "The plan's tenancy of its products: Dedicated (each tenant its own Deployments) or Shared (one shared instance per product version serves every tenant; needs -auth None, the default then).")
+	flag.StringVar(&cfg.Auth, "auth", cfg.Auth, "The products' auth.type: APIKey or None; empty: the sample's (APIKey) with -tenancy Dedicated, None with Shared (the bench cluster has no gateway to check keys for a shared instance).")
 	flag.Parse()
 
 	// Only errors of the benchmark's own informers (watch failures) are worth showing.
@@ -90,6 +100,11 @@ type Config struct {
 	Root                string
 	ClusterName         string
 	KeepCluster         bool
+	// Tenancy is the plan's tenancy of its products: Dedicated or Shared.
+	Tenancy string
+	// Auth is the products' auth.type; "" keeps the sample's (APIKey) with Dedicated and
+	// is None with Shared.
+	Auth string
 }
 
 func defaultConfig() Config {
@@ -107,5 +122,6 @@ func defaultConfig() Config {
 		Manager:             filepath.Join(root, "bin", "manager"),
 		Root:                root,
 		ClusterName:         fmt.Sprintf("tenant-operator-bench-%d", os.Getpid()),
+		Tenancy:             string(tenancyv1alpha1.TenancyDedicated),
 	}
 }

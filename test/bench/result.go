@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"k8s.io/client-go/discovery"
+
+	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
+	"github.com/openplatform/tenant-operator/internal/apply"
 )
 
 // Result holds the figures of one run. Durations are seconds, memory bytes.
@@ -18,8 +21,19 @@ type Result struct {
 	Command string  `json:"command"`
 	Machine Machine `json:"machine"`
 	Setup   Setup   `json:"setup"`
+	// Tenancy is the plan's tenancy of its products (Dedicated or Shared), Auth the
+	// products' auth.type.
+	Tenancy string `json:"tenancy"`
+	Auth    string `json:"auth"`
 	// ObjectsPerTenant is how many objects the operator makes for one tenant.
 	ObjectsPerTenant int `json:"objectsPerTenant"`
+	// SharedObjects is how many objects the shared instances are (once for all tenants,
+	// namespace included); 0 with Dedicated.
+	SharedObjects int `json:"sharedObjects"`
+	// Objects are the objects the operator made for the N tenants, counted once all were
+	// Ready; Pods the product Pods running then.
+	Objects objectCounts `json:"operatorObjects"`
+	Pods    podCounts    `json:"productPods"`
 
 	Baseline struct {
 		// Applied: the last object applied; Ready: the last Deployment available.
@@ -76,6 +90,37 @@ type Result struct {
 	Failures []string `json:"failures"`
 }
 
+// objectCounts are objects the operator made, by kind, of the tenants and of the shared
+// instances.
+type objectCounts struct {
+	Total   int            `json:"total"`
+	Tenants int            `json:"tenants"`
+	Shared  int            `json:"sharedInstances"`
+	ByKind  map[string]int `json:"byKind"`
+}
+
+// podCounts are the product Pods running: the tenants' own and the shared instances'.
+type podCounts struct {
+	Running int `json:"running"`
+	Tenants int `json:"tenants"`
+	Shared  int `json:"sharedInstances"`
+}
+
+// formatKinds renders counts by kind in the order the operator writes the kinds:
+// "Namespace 1000, ResourceQuota 1000, ...".
+func formatKinds(byKind map[string]int) string {
+	var parts []string
+	for _, k := range apply.Kinds {
+		if n := byKind[k.Name]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", k.Name, n))
+		}
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
 // Machine describes where the run happened.
 type Machine struct {
 	CPU        string `json:"cpu"`
@@ -93,6 +138,7 @@ type Setup struct {
 	ProductsPerTenant   int `json:"productsPerTenant"`
 	ComponentsPerTenant int `json:"componentsPerTenant"`
 	Replicas            int `json:"replicas"`
+	Deployments         int `json:"deployments"`
 	Pods                int `json:"pods"`
 	Nodes               int `json:"nodes"`
 	Concurrency         int `json:"concurrency"`
@@ -115,16 +161,28 @@ func (l *Latencies) summarize(runs ...[]float64) {
 }
 
 func newResult(cfg Config, w *workload, c *cluster) *Result {
+	command := fmt.Sprintf("go run ./test/bench -tenants=%d -namespaces=%d -products=%d -replicas=%d -concurrency=%d -steady=%s -tenancy=%s",
+		cfg.Tenants, cfg.NamespacesPerTenant, cfg.ProductsPerTenant, cfg.Replicas, cfg.Concurrency, cfg.SteadyWindow, cfg.Tenancy)
+	if cfg.Auth != "" {
+		command += " -auth=" + cfg.Auth
+	}
+	auth := string(tenancyv1alpha1.AuthAPIKey)
+	if len(w.products) > 0 && w.products[0].Spec.Auth.Type != "" {
+		auth = string(w.products[0].Spec.Auth.Type)
+	}
 	r := &Result{
-		Date: time.Now().UTC().Format(time.RFC3339),
-		Command: fmt.Sprintf("go run ./test/bench -tenants=%d -namespaces=%d -products=%d -replicas=%d -concurrency=%d -steady=%s",
-			cfg.Tenants, cfg.NamespacesPerTenant, cfg.ProductsPerTenant, cfg.Replicas, cfg.Concurrency, cfg.SteadyWindow),
+		Date:    time.Now().UTC().Format(time.RFC3339),
+		Command: command,
 		Machine: describeMachine(c),
 		Setup: Setup{
 			Tenants: cfg.Tenants, NamespacesPerTenant: cfg.NamespacesPerTenant, ProductsPerTenant: cfg.ProductsPerTenant,
-			ComponentsPerTenant: w.components(), Replicas: cfg.Replicas, Pods: w.pods(cfg.Tenants),
+			ComponentsPerTenant: w.components(), Replicas: cfg.Replicas,
+			Deployments: w.tenantDeployments(cfg.Tenants) + w.sharedDeployments(), Pods: w.pods(cfg.Tenants),
 			Nodes: c.nodes, Concurrency: cfg.Concurrency,
 		},
+		Tenancy:  cfg.Tenancy,
+		Auth:     auth,
+		Objects:  objectCounts{ByKind: map[string]int{}},
 		Failures: []string{},
 	}
 	return r
@@ -171,7 +229,13 @@ func (r *Result) Markdown() string {
 	var b strings.Builder
 	s := r.Setup
 	fmt.Fprintf(&b, "Run %s: %d tenants × %d namespace(s) × %d product(s) (%d Deployments, %d Pods on %d simulated nodes), concurrency %d, %d objects per tenant.\n\n",
-		r.Date, s.Tenants, s.NamespacesPerTenant, s.ProductsPerTenant, s.Tenants*s.ComponentsPerTenant, s.Pods, s.Nodes, s.Concurrency, r.ObjectsPerTenant)
+		r.Date, s.Tenants, s.NamespacesPerTenant, s.ProductsPerTenant, s.Deployments, s.Pods, s.Nodes, s.Concurrency, r.ObjectsPerTenant)
+	if r.Tenancy == string(tenancyv1alpha1.TenancyShared) {
+		fmt.Fprintf(&b, "Tenancy **Shared** (product auth %s): the tenants run no Deployments of their own; one shared instance per product version (%d objects, namespace included) serves them all.\n\n",
+			r.Auth, r.SharedObjects)
+	} else {
+		fmt.Fprintf(&b, "Tenancy **%s** (product auth %s): every tenant runs its own Deployments of the product.\n\n", r.Tenancy, r.Auth)
+	}
 	fmt.Fprintf(&b, "Machine: %s, %d CPUs, %s, Linux %s, %s, %s.\n\n", r.Machine.CPU, r.Machine.CPUs, r.Machine.Memory, r.Machine.Kernel, r.Machine.Go, r.Machine.Kubernetes)
 	fmt.Fprintf(&b, "Command: `%s`\n\n", r.Command)
 	b.WriteString("| measure | result | target |\n|---|---|---|\n")
@@ -181,6 +245,11 @@ func (r *Result) Markdown() string {
 	row("baseline: plain server-side apply of the same objects until all Deployments available (T_raw)",
 		fmt.Sprintf("%.1f s (all applied after %.1f s)", r.Baseline.Ready, r.Baseline.Applied), "")
 	row("ratio T_operator / T_raw", fmt.Sprintf("**%.2f**", r.Ratio), "≤ 1.5")
+	row(fmt.Sprintf("objects the operator made for the %d tenants, once all Ready: total (tenants' / shared instances')", s.Tenants),
+		fmt.Sprintf("**%d** (%d / %d)", r.Objects.Total, r.Objects.Tenants, r.Objects.Shared), "")
+	row("the same by kind", formatKinds(r.Objects.ByKind), "")
+	row("product Pods running, once all Ready: total (tenants' own / shared instances')",
+		fmt.Sprintf("**%d** (%d / %d)", r.Pods.Running, r.Pods.Tenants, r.Pods.Shared), "")
 	row("per-tenant time to Ready, p50 / p99 / max", fmt.Sprintf("%.1f s / %.1f s / %.1f s", r.Create.P50, r.Create.P99, r.Create.Max), "")
 	row(fmt.Sprintf("one tenant on an idle operator, time to Ready with Pods running (p50 / max of %d)", len(r.Solo.Runs)),
 		fmt.Sprintf("**%.2f s** / %.2f s", r.Solo.P50, r.Solo.Max), "≤ 2 s")

@@ -16,6 +16,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
@@ -293,6 +294,60 @@ func (r *runner) countAvailable(ctx context.Context, prefix string) (int, error)
 	return n, nil
 }
 
+// countSharedAvailable counts the available Deployments of the products' shared instances,
+// as countAvailable does a tenant's.
+func (r *runner) countSharedAvailable(ctx context.Context) (int, error) {
+	var list appsv1.DeploymentList
+	if err := r.watch.List(ctx, &list); err != nil {
+		return 0, err
+	}
+	n := 0
+	for i := range list.Items {
+		d := &list.Items[i]
+		if d.Labels[tenancyv1alpha1.LabelSharedProduct] == "" {
+			continue
+		}
+		want := int32(1)
+		if d.Spec.Replicas != nil {
+			want = *d.Spec.Replicas
+		}
+		if d.Status.ObservedGeneration >= d.Generation && d.Status.AvailableReplicas == want && d.Status.UpdatedReplicas == want {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// countDeployments counts the Deployments of tenants with the prefix, available or not.
+func (r *runner) countDeployments(ctx context.Context, prefix string) (int, error) {
+	var list appsv1.DeploymentList
+	if err := r.watch.List(ctx, &list); err != nil {
+		return 0, err
+	}
+	n := 0
+	for i := range list.Items {
+		if strings.HasPrefix(tenantOf(&list.Items[i]), prefix+"-") {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// countSharedNamespaces counts the existing shared namespaces of products.
+func (r *runner) countSharedNamespaces(ctx context.Context) (int, error) {
+	var list corev1.NamespaceList
+	if err := r.watch.List(ctx, &list); err != nil {
+		return 0, err
+	}
+	n := 0
+	for i := range list.Items {
+		if list.Items[i].Labels[tenancyv1alpha1.LabelSharedProduct] != "" {
+			n++
+		}
+	}
+	return n, nil
+}
+
 // countNamespaces counts the existing managed namespaces of tenants with the prefix.
 func (r *runner) countNamespaces(ctx context.Context, prefix string) (int, error) {
 	var list corev1.NamespaceList
@@ -320,10 +375,30 @@ func (r *runner) baseline(ctx context.Context) error {
 		}
 	}
 	r.res.ObjectsPerTenant = len(objects[1])
-	want := n * r.w.components()
+	want, wantShared := r.w.tenantDeployments(n), r.w.sharedDeployments()
+	// With Shared, the shared instances' objects once, as the ApiProduct reconciler makes
+	// them for these tenants' namespaces.
+	var namespaces []string
+	for i := 1; i <= n; i++ {
+		for _, o := range objects[i] {
+			if o.Kind == render.KindNamespace {
+				namespaces = append(namespaces, o.Name)
+			}
+		}
+	}
+	shared := r.w.renderedShared(namespaces)
+	r.res.SharedObjects = len(shared)
+	if len(shared) > 0 {
+		r.logf("applying %d objects of the shared instances in %s", len(shared), strings.Join(r.w.sharedNamespaces(), ", "))
+	}
 	r.logf("applying %d objects for %d tenants with %d parallel appliers (field manager %s)",
 		n*len(objects[1]), n, r.cfg.Concurrency, baselineFieldManager)
 	start := time.Now()
+	for _, o := range shared {
+		if err := r.c.client.Apply(ctx, o.Apply, client.FieldOwner(baselineFieldManager), client.ForceOwnership); err != nil {
+			return fmt.Errorf("applying %s %s/%s: %w", o.Kind, o.Namespace, o.Name, err)
+		}
+	}
 	err := parallel(ctx, r.cfg.Concurrency, n, func(ctx context.Context, i int) error {
 		for _, o := range objects[i] {
 			if err := r.c.client.Apply(ctx, o.Apply, client.FieldOwner(baselineFieldManager), client.ForceOwnership); err != nil {
@@ -336,19 +411,28 @@ func (r *runner) baseline(ctx context.Context) error {
 		return err
 	}
 	r.res.Baseline.Applied = seconds(time.Since(start))
-	r.res.Baseline.Requests = n * len(objects[1])
+	r.res.Baseline.Requests = n*len(objects[1]) + len(shared)
 	err = r.waitFor(ctx, "baseline Deployments available", func() (bool, string, error) {
 		got, err := r.countAvailable(ctx, prefixBaseline)
-		return got >= want, fmt.Sprintf("%d/%d", got, want), err
+		if err != nil || !r.cfg.shared() {
+			return got >= want, fmt.Sprintf("%d/%d", got, want), err
+		}
+		gotShared, err := r.countSharedAvailable(ctx)
+		return got >= want && gotShared >= wantShared, fmt.Sprintf("%d/%d shared", gotShared, wantShared), err
 	})
 	if err != nil {
 		return err
 	}
 	r.res.Baseline.Ready = seconds(time.Since(start))
 	r.logf("baseline: %d objects applied in %.1fs, %d Deployments available after %.1fs",
-		r.res.Baseline.Requests, r.res.Baseline.Applied, want, r.res.Baseline.Ready)
+		r.res.Baseline.Requests, r.res.Baseline.Applied, want+wantShared, r.res.Baseline.Ready)
 
 	start = time.Now()
+	for _, ns := range r.w.sharedNamespaces() {
+		if err := r.c.client.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); client.IgnoreNotFound(err) != nil {
+			return err
+		}
+	}
 	err = parallel(ctx, r.cfg.Concurrency, n, func(ctx context.Context, i int) error {
 		for _, o := range objects[i] {
 			if o.Kind != render.KindNamespace && o.Namespace != "" {
@@ -370,7 +454,12 @@ func (r *runner) baseline(ctx context.Context) error {
 	}
 	err = r.waitFor(ctx, "baseline namespaces gone", func() (bool, string, error) {
 		got, err := r.countNamespaces(ctx, prefixBaseline)
-		return got == 0, fmt.Sprintf("%d left", got), err
+		if err != nil || !r.cfg.shared() {
+			return got == 0, fmt.Sprintf("%d left", got), err
+		}
+		// The operator makes the shared namespace anew: the baseline's must be gone.
+		gotShared, err := r.countSharedNamespaces(ctx)
+		return got == 0 && gotShared == 0, fmt.Sprintf("%d left, %d shared", got, gotShared), err
 	})
 	r.res.Baseline.Deleted = seconds(time.Since(start))
 	return err
@@ -499,7 +588,97 @@ func (r *runner) create(ctx context.Context) error {
 	}
 	r.logf("all %d Ready after %.1fs (p50 %.1fs, p99 %.1fs); the operator sent %d requests, %d mutating",
 		n, r.res.Create.Wall, r.res.Create.P50, r.res.Create.P99, r.res.Create.Requests.Total, r.res.Create.Requests.Mutating)
-	return r.verifyObjects(ctx)
+	if err := r.verifyObjects(ctx); err != nil {
+		return err
+	}
+	return r.countMade(ctx)
+}
+
+// countMade counts, once every tenant is Ready, the objects the operator made for the N
+// tenants (theirs and the shared instances'), by kind, against what the render package
+// gives (what the baseline applied), and the product Pods running: the tenants' own
+// (label tenancy.openplatform.io/product) and the shared instances' (.../shared-product).
+// Kinds of CRDs are left out: the bench cluster has none of them.
+func (r *runner) countMade(ctx context.Context) error {
+	want := map[string]int{}
+	var namespaces []string
+	for i := 1; i <= r.cfg.Tenants; i++ {
+		objects, err := r.w.rendered(r.w.tenant(prefixBench, i))
+		if err != nil {
+			return err
+		}
+		for _, o := range objects {
+			want[o.Kind]++
+			if o.Kind == render.KindNamespace {
+				namespaces = append(namespaces, o.Name)
+			}
+		}
+	}
+	for _, o := range r.w.renderedShared(namespaces) {
+		want[o.Kind]++
+	}
+	made := &r.res.Objects
+	made.ByKind = map[string]int{}
+	for _, k := range apply.Kinds {
+		if k.CRD != "" {
+			continue
+		}
+		list := k.NewList()
+		if err := r.c.client.List(ctx, list, client.MatchingLabels{tenancyv1alpha1.LabelManagedBy: tenancyv1alpha1.ManagedByValue}); err != nil {
+			return fmt.Errorf("listing %s: %w", k.Name, err)
+		}
+		items, err := apimeta.ExtractList(list)
+		if err != nil {
+			return err
+		}
+		for _, item := range items {
+			o, ok := item.(client.Object)
+			if !ok {
+				continue
+			}
+			switch {
+			case strings.HasPrefix(tenantOf(o), prefixBench+"-"):
+				made.Tenants++
+			case o.GetLabels()[tenancyv1alpha1.LabelSharedProduct] != "":
+				made.Shared++
+			default:
+				continue
+			}
+			made.ByKind[k.Name]++
+			made.Total++
+		}
+		r.check(made.ByKind[k.Name] == want[k.Name], "after create: the operator made %d %ss, the render package gives %d",
+			made.ByKind[k.Name], k.Name, want[k.Name])
+		if made.ByKind[k.Name] == 0 {
+			delete(made.ByKind, k.Name)
+		}
+	}
+	pods := &r.res.Pods
+	for _, label := range []string{tenancyv1alpha1.LabelProduct, tenancyv1alpha1.LabelSharedProduct} {
+		var list corev1.PodList
+		if err := r.c.client.List(ctx, &list, client.HasLabels{label}); err != nil {
+			return err
+		}
+		for i := range list.Items {
+			p := &list.Items[i]
+			if p.Status.Phase != corev1.PodRunning || p.DeletionTimestamp != nil {
+				continue
+			}
+			switch {
+			case label == tenancyv1alpha1.LabelProduct && strings.HasPrefix(tenantOf(p), prefixBench+"-"):
+				pods.Tenants++
+			case label == tenancyv1alpha1.LabelSharedProduct:
+				pods.Shared++
+			default:
+				continue
+			}
+			pods.Running++
+		}
+	}
+	r.check(pods.Running == r.w.pods(r.cfg.Tenants), "after create: %d product Pods running, want %d", pods.Running, r.w.pods(r.cfg.Tenants))
+	r.logf("the operator made %d objects (%d of the tenants, %d of shared instances): %s; %d product Pods running (%d of the tenants, %d shared)",
+		made.Total, made.Tenants, made.Shared, formatKinds(made.ByKind), pods.Running, pods.Tenants, pods.Shared)
+	return nil
 }
 
 // statusCountsTenants reports whether the plan's and every product's status count n tenants.
@@ -536,7 +715,10 @@ func later(a, b time.Time) time.Time {
 // tenant's namespaces exist and its Deployments are available.
 func (r *runner) verifyObjects(ctx context.Context) error {
 	n := r.cfg.Tenants
-	wantNS, wantAvail := n*r.cfg.NamespacesPerTenant, n*r.w.components()
+	wantNS, wantAvail := n*r.cfg.NamespacesPerTenant, r.w.tenantDeployments(n)
+	// With Shared: no Deployment of a tenant's own, the shared instances' available.
+	wantShared := r.w.sharedDeployments()
+	var shared, own int
 	// The benchmark sees Tenants, Namespaces and Deployments through separate watches: the
 	// last Tenant's Ready may arrive before the last Deployment's status. Give the watches
 	// a moment to agree; a count that stays short fails the check below.
@@ -551,19 +733,35 @@ func (r *runner) verifyObjects(ctx context.Context) error {
 		if avail, err = r.countAvailable(ctx, prefixBench); err != nil {
 			return false, "", err
 		}
-		return ns == wantNS && avail == wantAvail, fmt.Sprintf("%d/%d namespaces, %d/%d Deployments available", ns, wantNS, avail, wantAvail), nil
+		if !r.cfg.shared() {
+			return ns == wantNS && avail == wantAvail, fmt.Sprintf("%d/%d namespaces, %d/%d Deployments available", ns, wantNS, avail, wantAvail), nil
+		}
+		if shared, err = r.countSharedAvailable(ctx); err != nil {
+			return false, "", err
+		}
+		if own, err = r.countDeployments(ctx, prefixBench); err != nil {
+			return false, "", err
+		}
+		return ns == wantNS && own == 0 && shared == wantShared, fmt.Sprintf("%d/%d namespaces, %d tenant Deployments (want none), %d/%d shared Deployments available",
+			ns, wantNS, own, shared, wantShared), nil
 	})
 	if (err != nil && settle.Err() == nil) || ctx.Err() != nil {
 		return errors.Join(err, ctx.Err())
 	}
 	r.check(ns == wantNS, "after create: %d tenant namespaces, want %d", ns, wantNS)
 	r.check(avail == wantAvail, "after create: %d available product Deployments, want %d", avail, wantAvail)
-	// One tenant's objects, by kind, against what the baseline applied.
+	if r.cfg.shared() {
+		r.check(own == 0, "after create: %d Deployments in the namespaces of Shared tenants, want none", own)
+		r.check(shared == wantShared, "after create: %d available Deployments of shared instances, want %d", shared, wantShared)
+	}
+	// One tenant's objects, by kind, against what the baseline applied (and the shared
+	// instances' objects, with Shared).
 	t := r.w.tenant(prefixBench, 1)
 	objects, err := r.w.rendered(t)
 	if err != nil {
 		return err
 	}
+	objects = append(objects, r.w.renderedShared(nil)...)
 	for _, o := range objects {
 		obj, err := apply.NewObject(o.Kind)
 		if err != nil {
@@ -764,6 +962,14 @@ func (r *runner) delete(ctx context.Context) error {
 		}
 	}
 	r.check(left == 0, "after delete: %d ClusterRoles of deleted tenants are left", left)
+	if r.cfg.shared() {
+		// deleteTenants waited for the shared namespaces to go with the last tenant.
+		sharedLeft, err := r.countSharedNamespaces(ctx)
+		if err != nil {
+			return err
+		}
+		r.check(sharedLeft == 0, "after delete: %d shared namespaces are left", sharedLeft)
+	}
 	r.logf("deleted %d tenants and their namespaces in %.1fs", r.cfg.Tenants, r.res.Delete.Wall)
 	return nil
 }
@@ -792,7 +998,16 @@ func (r *runner) deleteTenants(ctx context.Context, prefix string, from, to int)
 			}
 		}
 		ns, err := r.countNamespaces(ctx, prefix)
-		return tenants == 0 && ns == 0, fmt.Sprintf("%d tenants, %d namespaces left", tenants, ns), err
+		if err != nil || !r.cfg.shared() {
+			return tenants == 0 && ns == 0, fmt.Sprintf("%d tenants, %d namespaces left", tenants, ns), err
+		}
+		// With Shared, the last tenant takes the shared namespace with it: the next phase
+		// starts without a shared instance (or one still terminating).
+		if tenants > 0 || ns > 0 {
+			return false, fmt.Sprintf("%d tenants, %d namespaces left", tenants, ns), nil
+		}
+		shared, err := r.countSharedNamespaces(ctx)
+		return shared == 0, fmt.Sprintf("%d shared namespaces left", shared), err
 	})
 }
 
