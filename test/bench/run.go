@@ -335,28 +335,27 @@ func (r *runner) countDeployments(ctx context.Context, prefix string) (int, erro
 
 // countSharedNamespaces counts the existing shared namespaces of products.
 func (r *runner) countSharedNamespaces(ctx context.Context) (int, error) {
-	var list corev1.NamespaceList
-	if err := r.watch.List(ctx, &list); err != nil {
-		return 0, err
-	}
-	n := 0
-	for i := range list.Items {
-		if list.Items[i].Labels[tenancyv1alpha1.LabelSharedProduct] != "" {
-			n++
-		}
-	}
-	return n, nil
+	return r.countNamespacesWhere(ctx, func(ns *corev1.Namespace) bool {
+		return ns.Labels[tenancyv1alpha1.LabelSharedProduct] != ""
+	})
 }
 
 // countNamespaces counts the existing managed namespaces of tenants with the prefix.
 func (r *runner) countNamespaces(ctx context.Context, prefix string) (int, error) {
+	return r.countNamespacesWhere(ctx, func(ns *corev1.Namespace) bool {
+		return strings.HasPrefix(tenantOf(ns), prefix+"-")
+	})
+}
+
+// countNamespacesWhere counts the existing namespaces match says.
+func (r *runner) countNamespacesWhere(ctx context.Context, match func(*corev1.Namespace) bool) (int, error) {
 	var list corev1.NamespaceList
 	if err := r.watch.List(ctx, &list); err != nil {
 		return 0, err
 	}
 	n := 0
 	for i := range list.Items {
-		if strings.HasPrefix(tenantOf(&list.Items[i]), prefix+"-") {
+		if match(&list.Items[i]) {
 			n++
 		}
 	}
