@@ -282,18 +282,10 @@ func TestAvailabilityMonitoring(t *testing.T) {
 		t.FailNow()
 	}
 	installServiceMonitorCRD(t) // done already, unless -run left the story above out
-	for _, story := range []struct {
-		name string
-		run  func(*testing.T)
-	}{
+	parallelStories(t, []story{
 		{"ServiceMonitors follow the components' metrics", monitoringChanges},
 		{"steady state: a pass rewrites nothing", availabilitySteadyState},
-	} {
-		t.Run(story.name, func(t *testing.T) {
-			t.Parallel()
-			story.run(t)
-		})
-	}
+	})
 }
 
 // monitoringBeforeCRD: a component with metrics on a port of their own gets a metrics port

@@ -56,10 +56,7 @@ func TestGatewayPolicies(t *testing.T) {
 		t.FailNow()
 	}
 	installEnvoyGatewayCRDs(t) // done already, unless -run left the story above out
-	for _, story := range []struct {
-		name string
-		run  func(*testing.T)
-	}{
+	parallelStories(t, []story{
 		{"API key policy, steady state and drift", gatewayAPIKeyPolicy},
 		{"rotation keeps the previous key for the grace period", gatewayRotationGrace},
 		{"rotation without a grace period drops the old key at once", gatewayRotationNoGrace},
@@ -67,12 +64,7 @@ func TestGatewayPolicies(t *testing.T) {
 		{"OAuth2 tokens are bound to their tenant", gatewayOAuth2},
 		{"plan rate limit changes", gatewayRateLimitChanges},
 		{"policies None and product removal", gatewayPoliciesOffAndRemoval},
-	} {
-		t.Run(story.name, func(t *testing.T) {
-			t.Parallel()
-			story.run(t)
-		})
-	}
+	})
 }
 
 // gatewayFailClosed: an exposed product with policies EnvoyGateway gets no HTTPRoute while

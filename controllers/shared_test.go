@@ -59,10 +59,7 @@ func TestShared(t *testing.T) {
 		t.FailNow()
 	}
 	installReferenceGrantCRD(t) // done already, unless -run left the story above out
-	for _, story := range []struct {
-		name string
-		run  func(*testing.T)
-	}{
+	parallelStories(t, []story{
 		{"three tenants share one instance", sharedLifecycle},
 		{"two versions, and the second pruned after its tenant moved back", sharedTwoVersions},
 		{"Dedicated to Shared without a gap", sharedFromDedicated},
@@ -73,12 +70,7 @@ func TestShared(t *testing.T) {
 		{"a namespace of the name the operator did not make", sharedHostileNamespace},
 		{"a route that cannot move keeps the own instance", sharedRouteRefused},
 		{"a suspended tenant is not served by the shared instance", sharedSuspended},
-	} {
-		t.Run(story.name, func(t *testing.T) {
-			t.Parallel()
-			story.run(t)
-		})
-	}
+	})
 }
 
 // ---------------------------------------------------------------------------------------

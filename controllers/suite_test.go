@@ -683,3 +683,20 @@ func awaitPass(t *testing.T, namespace, service string) {
 		return nil
 	})
 }
+
+// story is one named story of a test that shares set-up with others.
+type story struct {
+	name string
+	run  func(*testing.T)
+}
+
+// parallelStories runs each story as a parallel subtest.
+func parallelStories(t *testing.T, stories []story) {
+	t.Helper()
+	for _, s := range stories {
+		t.Run(s.name, func(t *testing.T) {
+			t.Parallel()
+			s.run(t)
+		})
+	}
+}
