@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -46,6 +47,9 @@ func main() {
 		pprofAddr       string
 		leaderElect     bool
 		leaderElectNS   string
+		leaseDuration   time.Duration
+		renewDeadline   time.Duration
+		retryPeriod     time.Duration
 
 		operatorNamespace string
 		tenantConcurrency int
@@ -65,6 +69,12 @@ func main() {
 	flag.StringVar(&pprofAddr, "pprof-bind-address", "", "Address of the Go profiler (/debug/pprof/); empty disables it.")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader so that only one replica reconciles at a time.")
 	flag.StringVar(&leaderElectNS, "leader-election-namespace", "", "Namespace of the leader election lease (default: --operator-namespace).")
+	flag.DurationVar(&leaseDuration, "leader-elect-lease-duration", 15*time.Second,
+		"How long a lost leader's lease blocks a new one: the longest a crashed leader's replacement waits before reconciling.")
+	flag.DurationVar(&renewDeadline, "leader-elect-renew-deadline", 10*time.Second,
+		"How long the leader keeps retrying to renew its lease before it gives up and exits (less than --leader-elect-lease-duration).")
+	flag.DurationVar(&retryPeriod, "leader-elect-retry-period", 2*time.Second,
+		"How often candidates try to acquire, and the leader to renew, the lease (under --leader-elect-renew-deadline / 1.2).")
 	flag.StringVar(&operatorNamespace, "operator-namespace", envOr("POD_NAMESPACE", defaultOperatorNamespace),
 		"The namespace the operator runs in; it can never become a tenant namespace. "+
 			"Defaults to $POD_NAMESPACE (the Deployment sets it from the downward API), else "+defaultOperatorNamespace+".")
@@ -81,6 +91,10 @@ func main() {
 
 	if operatorNamespace == "" {
 		setupLog.Error(nil, "--operator-namespace must not be empty")
+		os.Exit(1)
+	}
+	if err := leaseTimings(leaseDuration, renewDeadline, retryPeriod); err != nil {
+		setupLog.Error(err, "invalid leader election flags")
 		os.Exit(1)
 	}
 	metricsOpts, err := metricsOptions(metricsAddr, metricsSecure, metricsCertPath, metricsCertName, metricsCertKey, enableHTTP2)
@@ -107,6 +121,9 @@ func main() {
 		LeaderElectionID:              "tenant-operator.tenancy.openplatform.io",
 		LeaderElectionNamespace:       cmp.Or(leaderElectNS, operatorNamespace),
 		LeaderElectionReleaseOnCancel: true,
+		LeaseDuration:                 &leaseDuration,
+		RenewDeadline:                 &renewDeadline,
+		RetryPeriod:                   &retryPeriod,
 	})
 	if err != nil {
 		setupLog.Error(err, "unable to create the manager")
@@ -158,6 +175,20 @@ func metricsOptions(addr string, secure bool, certDir, certName, keyName string,
 		opts.CertDir, opts.CertName, opts.KeyName = certDir, certName, keyName
 	}
 	return opts, nil
+}
+
+// leaseTimings checks the leader election flags as client-go's leader elector would at
+// start, so a wrong combination is refused with the flags' names instead of a panic.
+func leaseTimings(lease, renew, retry time.Duration) error {
+	switch {
+	case retry <= 0:
+		return errors.New("--leader-elect-retry-period must be positive")
+	case float64(renew) <= 1.2*float64(retry): // client-go's leaderelection.JitterFactor
+		return fmt.Errorf("--leader-elect-renew-deadline (%v) must be longer than 1.2 × --leader-elect-retry-period (%v)", renew, retry)
+	case lease <= renew:
+		return fmt.Errorf("--leader-elect-lease-duration (%v) must be longer than --leader-elect-renew-deadline (%v)", lease, renew)
+	}
+	return nil
 }
 
 // envOr returns the environment variable key, or def when it is unset or empty.

@@ -57,7 +57,7 @@ type simGeneration struct {
 	refused string
 }
 
-// simDeployments does, for the Deployments of one product in a test's namespaces, what
+// simDeployments does, for the Deployments of one product in a test's namespaces (its shared instances' too), what
 // kube-controller-manager's deployment controller reports: a new generation's Pods are
 // created (here: dry-run, as the replicaset-controller) after startDelay, and the status
 // says whether they were admitted. While held, no generation is processed (Pods that never
@@ -104,6 +104,16 @@ func (s *simDeployments) addNamespaces(namespaces ...string) {
 	}
 }
 
+// removeNamespaces stops processing the Deployments of namespaces: their new generations
+// never become available (Pods that never start).
+func (s *simDeployments) removeNamespaces(namespaces ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ns := range namespaces {
+		delete(s.namespaces, ns)
+	}
+}
+
 // hold stops (true) or resumes (false) processing new generations.
 func (s *simDeployments) hold(held bool) {
 	s.mu.Lock()
@@ -123,11 +133,17 @@ func (s *simDeployments) generations(namespace, name string) []simGeneration {
 }
 
 func (s *simDeployments) sync(ctx context.Context) {
-	list := &appsv1.DeploymentList{}
+	// The product's Deployments in tenant namespaces, and those of its shared instances.
+	list, shared := &appsv1.DeploymentList{}, &appsv1.DeploymentList{}
 	if err := k8s.List(ctx, list, client.MatchingLabels{tenancyv1alpha1.LabelProduct: s.product}); err != nil {
 		s.fail(ctx, err)
 		return
 	}
+	if err := k8s.List(ctx, shared, client.MatchingLabels{tenancyv1alpha1.LabelSharedProduct: s.product}); err != nil {
+		s.fail(ctx, err)
+		return
+	}
+	list.Items = append(list.Items, shared.Items...)
 	for i := range list.Items {
 		d := &list.Items[i]
 		s.mu.Lock()

@@ -70,6 +70,7 @@ func TestShared(t *testing.T) {
 		{"a namespace of the name the operator did not make", sharedHostileNamespace},
 		{"a route that cannot move keeps the own instance", sharedRouteRefused},
 		{"a suspended tenant is not served by the shared instance", sharedSuspended},
+		{"a rollout moves the shared instance as one unit", sharedRollout},
 	})
 }
 
@@ -1047,6 +1048,11 @@ func wantSharedInstances(product string, want ...tenancyv1alpha1.SharedInstanceS
 		return fmt.Errorf("product %s: status.sharedInstances %+v, want %+v", product, got, want)
 	}
 	for i := range want {
+		// The revision is the rollout stories' to check (sharedOn); it is always set.
+		if got[i].Revision == "" {
+			return fmt.Errorf("product %s: status.sharedInstances[%d] has no revision: %+v", product, i, got[i])
+		}
+		want[i].Revision, want[i].PreviousRevision = got[i].Revision, got[i].PreviousRevision
 		if got[i] != want[i] {
 			return fmt.Errorf("product %s: status.sharedInstances %+v, want %+v", product, got, want)
 		}

@@ -168,10 +168,17 @@ up() {
   say "adding $nodes simulated nodes..."
   run_kwokctl --name "$name" scale node --replicas "$nodes" || die "adding nodes to $name failed"
   kubectl --kubeconfig "$kubeconfig" wait --for=condition=Ready node --all --timeout=60s >/dev/null
+  # A zone per node (zone-a, zone-b, zone-c, then round again), as a cloud's nodes have:
+  # the topology spread of highly available product instances has zones to spread over.
+  local zones=(zone-a zone-b zone-c) i=0 node
+  for node in $(kubectl --kubeconfig "$kubeconfig" get nodes -o name | sort); do
+    kubectl --kubeconfig "$kubeconfig" label "$node" --overwrite "topology.kubernetes.io/zone=${zones[i % 3]}" >/dev/null
+    i=$((i + 1))
+  done
 
   local server
   server=$(kubectl --kubeconfig "$kubeconfig" config view -o jsonpath='{.clusters[0].cluster.server}')
-  say "cluster $name is up in $(elapsed "$start"): API server $server, $nodes nodes, kubeconfig $kubeconfig"
+  say "cluster $name is up in $(elapsed "$start"): API server $server, $nodes nodes (zones ${zones[*]:0:nodes}), kubeconfig $kubeconfig"
 }
 
 down() {

@@ -500,6 +500,15 @@ type SharedInstanceStatus struct {
 	// readyReplicas over the instance's Deployments.
 	// +optional
 	ReadyReplicas int32 `json:"readyReplicas"`
+	// revision is the ControllerRevision the instance's Deployments are rendered from. With
+	// spec.rollout, a shared instance moves to a new revision as one unit, in the wave of the
+	// first of its tenants (status.rollout.movingTenants names it shared:<version>).
+	// +optional
+	Revision string `json:"revision,omitempty"`
+	// previousRevision is the revision a rollback returns the instance to, while the rollout
+	// that moved it is not over.
+	// +optional
+	PreviousRevision string `json:"previousRevision,omitempty"`
 }
 
 // RolloutPhase is where a rollout stands.
@@ -548,17 +557,20 @@ type RolloutStatus struct {
 	// +optional
 	UpdatedTenants int32 `json:"updatedTenants"`
 
-	// tenants is how many tenants the rollout moves.
+	// tenants is how many tenants the rollout moves; a shared instance counts as one, for
+	// all the tenants it serves.
 	// +optional
 	Tenants int32 `json:"tenants"`
 
-	// failedTenants are the tenants whose move failed (at most 100 are listed).
+	// failedTenants are the tenants whose move failed (at most 100 are listed); a shared
+	// instance is named shared:<version>.
 	// +optional
 	// +listType=set
 	FailedTenants []string `json:"failedTenants,omitempty"`
 
 	// movingTenants are the tenants told to move and not yet available, with when they
-	// were told: they have healthTimeout from then.
+	// were told: they have healthTimeout from then. A shared instance moves as one unit,
+	// named shared:<version>, in the first wave that selects one of its tenants.
 	// +optional
 	// +listType=map
 	// +listMapKey=name
@@ -581,7 +593,7 @@ type RolloutStatus struct {
 
 // MovingTenant is a tenant a rollout told to move.
 type MovingTenant struct {
-	// name of the Tenant.
+	// name of the Tenant, or shared:<version> for the shared instance of a version.
 	Name string `json:"name"`
 	// since is when it was told to move.
 	Since metav1.Time `json:"since"`

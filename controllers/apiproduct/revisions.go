@@ -80,8 +80,8 @@ func (r *Reconciler) createNamespace(ctx context.Context) error {
 }
 
 // pruneRevisions deletes the product's revisions beyond the history: it keeps every
-// revision that a version's live content, the rollout or a tenant (running it or able to
-// return to it) names, and the newest RevisionHistory of the others.
+// revision that a version's live content, the rollout, a shared instance or a tenant
+// (running it or able to return to it) names, and the newest RevisionHistory of the others.
 func (r *Reconciler) pruneRevisions(ctx context.Context, p *tenancyv1alpha1.ApiProduct, revs []appsv1.ControllerRevision, tenants []tenancyv1alpha1.Tenant) error {
 	keep := map[string]bool{}
 	for i := range p.Spec.Versions {
@@ -92,6 +92,9 @@ func (r *Reconciler) pruneRevisions(ctx context.Context, p *tenancyv1alpha1.ApiP
 		for _, t := range ro.TargetRevisions {
 			keep[t] = true
 		}
+	}
+	for _, inst := range p.Status.SharedInstances {
+		keep[inst.Revision], keep[inst.PreviousRevision] = true, true
 	}
 	for _, t := range tenants {
 		for _, s := range t.Status.Products {

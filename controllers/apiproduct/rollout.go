@@ -18,10 +18,14 @@ import (
 // rolloutTenants is what the rollout knows of each tenant of the product: its target from
 // the live spec (through its plan), the revision it runs and the one it ran before (its
 // status), and whether its product is available on the revision it runs (its Deployments).
-// Tenants being deleted, and tenants whose product cannot be resolved, take no part.
+// Tenants being deleted, and tenants whose product cannot be resolved, take no part. The
+// tenants a shared instance serves take part through it: one unit per version, whose
+// revisions are in status.sharedInstances and whose health is its Deployments'.
 func (r *Reconciler) rolloutTenants(ctx context.Context, p *tenancyv1alpha1.ApiProduct, tenants []tenancyv1alpha1.Tenant) ([]rollout.Tenant, error) {
 	plans := map[string]*tenancyv1alpha1.ServicePlan{}
 	var out []rollout.Tenant
+	units := map[string]*rollout.Tenant{}
+	var versions []*tenancyv1alpha1.ProductVersion
 	for i := range tenants {
 		t := &tenants[i]
 		if !t.DeletionTimestamp.IsZero() {
@@ -44,6 +48,17 @@ func (r *Reconciler) rolloutTenants(ctx context.Context, p *tenancyv1alpha1.ApiP
 		if rerr != nil || rp == nil {
 			continue
 		}
+		if rp.PlanEntry.Tenancy == tenancyv1alpha1.TenancyShared && render.SharedCheck(*rp, plan.Name) == nil {
+			// Served by the shared instance of its version, which moves as one unit.
+			u := units[rp.Version.Name]
+			if u == nil {
+				u = &rollout.Tenant{Name: rollout.SharedUnit(rp.Version.Name), Target: rp.Revision}
+				units[rp.Version.Name] = u
+				versions = append(versions, rp.Version)
+			}
+			u.Serves = append(u.Serves, rollout.Placement{Labels: t.Labels, Plan: t.Spec.Plan})
+			continue
+		}
 		rt := rollout.Tenant{Name: t.Name, Labels: t.Labels, Plan: t.Spec.Plan, Target: rp.Revision}
 		for _, s := range t.Status.Products {
 			if s.Name == p.Name {
@@ -59,22 +74,53 @@ func (r *Reconciler) rolloutTenants(ctx context.Context, p *tenancyv1alpha1.ApiP
 		}
 		out = append(out, rt)
 	}
+	for _, v := range versions {
+		u := units[v.Name]
+		if inst := sharedInstanceStatus(p, v.Name); inst != nil {
+			u.Current, u.Previous = inst.Revision, inst.PreviousRevision
+		}
+		if u.Current != "" && u.Current == u.Target {
+			rep, err := health.Shared(ctx, r.Client, p, v, u.Target)
+			if err != nil {
+				return nil, err
+			}
+			u.Available, u.Failure = rep.Available, trouble(rep)
+		}
+		out = append(out, *u)
+	}
 	return out, nil
+}
+
+// sharedInstanceStatus is the status of the product's shared instance of a version, or nil.
+func sharedInstanceStatus(p *tenancyv1alpha1.ApiProduct, version string) *tenancyv1alpha1.SharedInstanceStatus {
+	for i := range p.Status.SharedInstances {
+		if p.Status.SharedInstances[i].Version == version {
+			return &p.Status.SharedInstances[i]
+		}
+	}
+	return nil
+}
+
+// trouble is what keeps Deployments from becoming available, as a rollout failure: their
+// Pods refused, or their progress deadline passed ("" when neither).
+func trouble(rep health.Report) string {
+	switch {
+	case rep.Rejected != "":
+		return tenancyv1alpha1.ReasonPodsRejected + ": " + rep.Rejected
+	case rep.Deadline != "":
+		return tenancyv1alpha1.ReasonProgressDeadlineExceeded + ": " + rep.Deadline
+	}
+	return ""
 }
 
 // productHealth reads the Deployments of a tenant's product on its target revision: whether
 // every one was rendered from it and is available, and what keeps one from it.
 func (r *Reconciler) productHealth(ctx context.Context, rp *render.Resolved) (available bool, failure string, err error) {
 	rep, err := health.Product(ctx, r.Client, rp)
-	switch {
-	case err != nil:
+	if err != nil {
 		return false, "", err
-	case rep.Rejected != "":
-		failure = tenancyv1alpha1.ReasonPodsRejected + ": " + rep.Rejected
-	case rep.Deadline != "":
-		failure = tenancyv1alpha1.ReasonProgressDeadlineExceeded + ": " + rep.Deadline
 	}
-	return rep.Available, failure, nil
+	return rep.Available, trouble(rep), nil
 }
 
 // rolloutConditions sets Ready, Reconciling and Stalled from the rollout: Ready only when

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -23,6 +24,7 @@ import (
 	"github.com/openplatform/tenant-operator/internal/health"
 	"github.com/openplatform/tenant-operator/internal/render"
 	"github.com/openplatform/tenant-operator/internal/revision"
+	"github.com/openplatform/tenant-operator/internal/rollout"
 )
 
 // sharedDemand is what the product's tenants ask of its shared instances: the versions
@@ -127,10 +129,13 @@ func (r *Reconciler) reconcileShared(ctx context.Context, p *tenancyv1alpha1.Api
 		r.event(p, corev1.EventTypeNormal, "SharedNamespaceReady", "Create", "Namespace %s holds the shared instances of product %s", ns, p.Name)
 	}
 	var versions []render.SharedVersion
+	previous := map[string]string{}
 	for i := range p.Spec.Versions {
 		v := &p.Spec.Versions[i]
 		if demand.versions[v.Name] > 0 {
-			versions = append(versions, render.SharedVersion{Version: v, Revision: revision.Name(p.Name, v)})
+			sv, prev := r.sharedRevision(ctx, p, v)
+			versions = append(versions, sv)
+			previous[v.Name] = prev
 		}
 	}
 	grants := r.served(ctx, render.ReferenceGrantCRD)
@@ -149,7 +154,8 @@ func (r *Reconciler) reconcileShared(ctx context.Context, p *tenancyv1alpha1.Api
 	}
 	var out []tenancyv1alpha1.SharedInstanceStatus
 	for _, sv := range versions {
-		st := tenancyv1alpha1.SharedInstanceStatus{Version: sv.Version.Name, Namespace: ns, Tenants: demand.versions[sv.Version.Name]}
+		st := tenancyv1alpha1.SharedInstanceStatus{Version: sv.Version.Name, Namespace: ns, Tenants: demand.versions[sv.Version.Name],
+			Revision: sv.Revision, PreviousRevision: previous[sv.Version.Name]}
 		rep, err := health.Shared(ctx, r.Client, p, sv.Version, sv.Revision)
 		if err != nil {
 			return nil, false, err
@@ -158,6 +164,42 @@ func (r *Reconciler) reconcileShared(ctx context.Context, p *tenancyv1alpha1.Api
 		out = append(out, st)
 	}
 	return out, grantsPending, nil
+}
+
+// sharedRevision is the revision the shared instance of a version runs, and the one a
+// rollback would return it to: the live spec's content, unless the product's rollout holds
+// the instance (one unit, rollout.SharedUnit) on another revision, read from its
+// ControllerRevision. A revision that cannot be read gives the live content, with a Warning
+// Event.
+func (r *Reconciler) sharedRevision(ctx context.Context, p *tenancyv1alpha1.ApiProduct, v *tenancyv1alpha1.ProductVersion) (render.SharedVersion, string) {
+	target := render.SharedVersion{Version: v, Revision: revision.Name(p.Name, v)}
+	in := rollout.PickInput{Tenant: rollout.SharedUnit(v.Name), Rollout: p.Spec.Rollout, Status: p.Status.Rollout,
+		Target: target.Revision, TargetVersion: v.Name, CurrentVersion: v.Name}
+	if inst := sharedInstanceStatus(p, v.Name); inst != nil {
+		in.Current, in.Previous = inst.Revision, inst.PreviousRevision
+	}
+	choice := rollout.Pick(in)
+	if choice.Revision == target.Revision {
+		return target, choice.Previous
+	}
+	cr := &appsv1.ControllerRevision{}
+	err := r.Get(ctx, client.ObjectKey{Namespace: r.OperatorNamespace, Name: choice.Revision}, cr)
+	var held *tenancyv1alpha1.ProductVersion
+	if err == nil {
+		held, err = revision.Decode(cr)
+	}
+	if err == nil && held.Name != v.Name {
+		// A new instance while a rollout moves tenants from another version (the stable
+		// revision is of that version): nothing runs this one yet, so nothing is held back.
+		return target, ""
+	}
+	if err != nil {
+		r.event(p, corev1.EventTypeWarning, "RevisionUnavailable", "Render",
+			"The shared instance of version %s: revision %s cannot be read (%v); it runs the product's current spec, %s, instead",
+			v.Name, choice.Revision, err, target.Revision)
+		return target, choice.Previous
+	}
+	return render.SharedVersion{Version: held, Revision: choice.Revision}, choice.Previous
 }
 
 // crdJustInstalled reports whether a CRD was created within the last two minutes: its API

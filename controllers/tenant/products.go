@@ -157,12 +157,23 @@ func (r *Reconciler) assignRevision(ctx context.Context, t *tenancyv1alpha1.Tena
 			cur = s
 		}
 	}
-	choice := rollout.Pick(rollout.PickInput{
+	in := rollout.PickInput{
 		Tenant: t.Name, Rollout: rp.Product.Spec.Rollout, Status: rp.Product.Status.Rollout,
 		Target: rp.Revision, TargetVersion: rp.Version.Name,
 		Current: cur.Revision, Previous: cur.PreviousRevision, CurrentVersion: cur.Version,
 		Pinned: rp.Pinned,
-	})
+	}
+	if rp.PlanEntry.Tenancy == tenancyv1alpha1.TenancyShared && render.SharedCheck(*rp, t.Spec.Plan) == nil {
+		// Served by a shared instance: the tenant runs the revision the instance runs (the
+		// ApiProduct reconciler picks it the same way, for the instance as one unit).
+		in.Tenant, in.Current, in.Previous, in.CurrentVersion, in.Pinned = rollout.SharedUnit(rp.Version.Name), "", "", rp.Version.Name, false
+		for _, inst := range rp.Product.Status.SharedInstances {
+			if inst.Version == rp.Version.Name {
+				in.Current, in.Previous = inst.Revision, inst.PreviousRevision
+			}
+		}
+	}
+	choice := rollout.Pick(in)
 	if choice.Revision == rp.Revision {
 		return choice.Previous
 	}
@@ -177,6 +188,12 @@ func (r *Reconciler) assignRevision(ctx context.Context, t *tenancyv1alpha1.Tena
 			"Product %s: revision %s cannot be read (%v); the tenant runs the product's current spec, %s, instead",
 			rp.Product.Name, choice.Revision, err, rp.Revision)
 		return choice.Previous
+	}
+	if in.Tenant != t.Name && v.Name != rp.Version.Name {
+		// A shared instance that is new while a rollout moves tenants from another version:
+		// nothing runs it yet, so the live content (as sharedRevision of the ApiProduct
+		// reconciler decides).
+		return ""
 	}
 	rp.Version, rp.Revision = v, choice.Revision
 	return choice.Previous

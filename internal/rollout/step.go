@@ -43,6 +43,43 @@ type Tenant struct {
 	// Failure says why the product, running Current, cannot become available: its Pods are
 	// refused or its Deployment passed its progress deadline. "" when neither.
 	Failure string
+	// Serves makes this a shared instance (named SharedUnit(version)) rather than a tenant:
+	// the tenants it serves, by labels and plan. It moves as one, in the first wave that
+	// selects one of them; Labels and Plan are not used.
+	Serves []Placement
+}
+
+// Placement is what the waves select a tenant by.
+type Placement struct {
+	Labels map[string]string
+	Plan   string
+}
+
+// unitName is how messages name a tenant or a shared instance.
+func unitName(t *Tenant) string {
+	if len(t.Serves) > 0 {
+		if len(t.Serves) == 1 {
+			return fmt.Sprintf("The shared instance %s (serving 1 tenant)", t.Name)
+		}
+		return fmt.Sprintf("The shared instance %s (serving %d tenants)", t.Name, len(t.Serves))
+	}
+	return "Tenant " + t.Name
+}
+
+// SharedUnit is the name a rollout gives the shared instance of a product version.
+func SharedUnit(version string) string { return "shared:" + version }
+
+// waveOf is the index in waves of the wave a tenant moves in: for a shared instance, the
+// first wave that selects one of the tenants it serves.
+func waveOf(waves []Wave, t *Tenant) int {
+	if len(t.Serves) == 0 {
+		return Assign(waves, t.Labels, t.Plan)
+	}
+	w := len(waves) - 1
+	for _, s := range t.Serves {
+		w = min(w, Assign(waves, s.Labels, s.Plan))
+	}
+	return w
 }
 
 // Input is one pass of a rollout.
@@ -203,7 +240,7 @@ func Step(in Input) Result {
 			if i == maxListed {
 				break
 			}
-			emit(corev1.EventTypeWarning, EventTenantFailed, "Tenant %s failed on revision %s: %s", name, byName[name].Target, failure[name])
+			emit(corev1.EventTypeWarning, EventTenantFailed, "%s failed on revision %s: %s", unitName(byName[name]), byName[name].Target, failure[name])
 			events[len(events)-1].Tenant = name
 		}
 		st.FailedTenants = capList(failed)
@@ -211,12 +248,12 @@ func Step(in Input) Result {
 		first := failed[0]
 		if in.Spec.FailurePolicy == tenancyv1alpha1.FailurePause {
 			st.Phase = tenancyv1alpha1.RolloutFailed
-			st.Message = fmt.Sprintf("Tenant %s failed on revision %s (%s)%s. failurePolicy is Pause: the moved tenants stay, nobody else moves. Fix the product and change its spec, or return it to the stable revision %s.",
-				first, byName[first].Target, failure[first], others(failed), st.StableRevision)
+			st.Message = fmt.Sprintf("%s failed on revision %s (%s)%s. failurePolicy is Pause: the moved tenants stay, nobody else moves. Fix the product and change its spec, or return it to the stable revision %s.",
+				unitName(byName[first]), byName[first].Target, failure[first], others(failed), st.StableRevision)
 		} else {
 			st.Phase = tenancyv1alpha1.RolloutRolledBack
-			st.Message = fmt.Sprintf("Tenant %s failed on revision %s (%s)%s. The moved tenants return to the revision they ran before; nobody else moves until the product's spec changes.",
-				first, byName[first].Target, failure[first], others(failed))
+			st.Message = fmt.Sprintf("%s failed on revision %s (%s)%s. The moved tenants return to the revision they ran before; nobody else moves until the product's spec changes.",
+				unitName(byName[first]), byName[first].Target, failure[first], others(failed))
 			emit(corev1.EventTypeWarning, EventRolledBack, "Rolling back %s: the tenants it moved return to the revision they ran before (stable: %s)", st.Revision, st.StableRevision)
 		}
 		count(st, in.Tenants, map[string]bool{})
@@ -240,7 +277,7 @@ func Step(in Input) Result {
 		if !isMoving[t.Name] && !outdated(*t, st) {
 			continue
 		}
-		w := Assign(waves, t.Labels, t.Plan)
+		w := waveOf(waves, t)
 		members[w] = append(members[w], t)
 		if w < cur {
 			cur = w

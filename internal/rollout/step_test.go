@@ -274,7 +274,7 @@ func checkResult(t *testing.T, got Result, w want) {
 		if (e.Reason == EventTenantFailed) != (e.Tenant != "") {
 			t.Errorf("event %s names tenant %q: only TenantFailed relates to a tenant", e.Reason, e.Tenant)
 		}
-		if e.Tenant != "" && !strings.Contains(e.Message, "Tenant "+e.Tenant+" ") {
+		if e.Tenant != "" && !strings.Contains(e.Message, "Tenant "+e.Tenant+" ") && !strings.Contains(e.Message, "shared instance "+e.Tenant+" ") {
 			t.Errorf("event %s relates to %s but says %q", e.Reason, e.Tenant, e.Message)
 		}
 	}
@@ -299,7 +299,7 @@ func stepCases() []stepCase {
 		remaining   = RemainingWave
 		everyone    = []string{"c1", "c2", "f1", "f2", "f3", "p1", "p2"}
 	)
-	return []stepCase{
+	return append([]stepCase{
 		// ---- No rollout under way.
 		{
 			name:    "first pass, every tenant up to date: Succeeded, no events",
@@ -686,7 +686,7 @@ func stepCases() []stepCase {
 			want: want{phase: succeeded, wave: remaining, updated: 7, tenants: 7, stable: r1, revision: r1,
 				events: []string{evWaveDone, evSucceeded}},
 		},
-	}
+	}, sharedStepCases()...)
 }
 
 // step is Step, with a panic (which would crash the operator) failing the test instead.

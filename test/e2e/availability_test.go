@@ -2,7 +2,7 @@ package e2e
 
 // Availability and scaling of product instances (docs: design/api.md, "Availability and
 // scaling of product instances"), against the real kube-scheduler (topology spread over the
-// kwok nodes, labelled with zones here), the real disruption and HPA controllers of
+// kwok nodes, in a zone each, as hack/cluster.sh labels them), the real disruption and HPA controllers of
 // kube-controller-manager (there is no metrics server: the HPA controller still enforces
 // its bounds when the replica count is outside them), and the prometheus-operator's real
 // ServiceMonitor CRD ($E2E_PROMETHEUS_OPERATOR_CRDS), installed while the operator runs.
@@ -353,6 +353,7 @@ func (s *avReplicaStory) add(format string, args ...any) {
 // eviction passes the operator's budget; the owner can add no budget of its own (one that
 // allows nothing, or a second over the same Pods, would block drains).
 func TestAvailability(t *testing.T) {
+	parallelStory(t)
 	dumpOnFailure(t)
 	restartOperatorIfDown(t)
 	st := newScenarioTimer(t)
@@ -373,41 +374,8 @@ func TestAvailability(t *testing.T) {
 		}
 	})
 
-	// Zones: the simulated nodes, one zone each (restored at the end).
-	var nodeList struct {
-		Items []productsNode `json:"items"`
-	}
-	kubectlJSON(t, &nodeList, "get", "nodes")
-	var nodeNames []string
-	for _, n := range nodeList.Items {
-		if _, ok := n.Metadata.Annotations["kwok.x-k8s.io/node"]; ok || n.Metadata.Labels["type"] == "kwok" {
-			nodeNames = append(nodeNames, n.Metadata.Name)
-		}
-	}
-	sort.Strings(nodeNames)
-	if len(nodeNames) < 3 {
-		t.Fatalf("the cluster has %d kwok nodes (%v), the test needs 3", len(nodeNames), nodeNames)
-	}
-	zoneOf := map[string]string{}
-	for i, n := range nodeNames {
-		var before string
-		for _, item := range nodeList.Items {
-			if item.Metadata.Name == n {
-				before = item.Metadata.Labels[zoneKey]
-			}
-		}
-		t.Cleanup(func() {
-			arg := zoneKey + "-"
-			if before != "" {
-				arg = zoneKey + "=" + before
-			}
-			if _, err := runKubectl(nil, "label", "node", n, arg, "--overwrite"); err != nil {
-				t.Logf("restoring the zone of node %s: %v", n, err)
-			}
-		})
-		zoneOf[n] = fmt.Sprintf("zone-%c", 'a'+i%3)
-		kubectl(t, "label", "node", n, zoneKey+"="+zoneOf[n], "--overwrite")
-	}
+	// Zones: hack/cluster.sh puts each simulated node in a zone of its own.
+	zoneOf := nodeZones(t)
 
 	t.Cleanup(func() {
 		start := time.Now()

@@ -15,7 +15,8 @@ import (
 // Fault scenarios: the operator killed, the API server down, another writer changing
 // what the operator manages. Each ends with every tenant Ready and nothing
 // duplicated, orphaned or lost (checkTenancy). The CRD reinstall scenario is in
-// zz_crd_reinstall_test.go, last, because it deletes the CRDs.
+// zz_crd_reinstall_test.go, the last of the tests that run one at a time, because it deletes
+// the CRDs (the parallel stories run after it, on the reinstalled ones).
 
 // TestOperatorKilledWhileProvisioning kills the operator with SIGKILL as soon as it has
 // made the first namespace of 50 Tenants that arrive in one apply, then starts it again:
@@ -90,9 +91,9 @@ func TestOperatorKilledWhileProvisioning(t *testing.T) {
 }
 
 // TestAPIServerOutage kills kube-apiserver right after 10 Tenants are applied and
-// starts it again 20 s later. The kube-controller-manager and kube-scheduler of the
-// kwok cluster exit when they cannot renew their leader lease; kwokctl starts them
-// again with the API server, as the kubelet would restart static pods.
+// starts it again 8 s later, past the operator's lease (6 s here), with kwokctl, as the
+// kubelet would restart a static pod (the cluster's kube-controller-manager and
+// kube-scheduler elect no leader, hack/kwokctl.yaml, so they ride the outage out).
 func TestAPIServerOutage(t *testing.T) {
 	dumpOnFailure(t)
 	restartOperatorIfDown(t)
@@ -128,9 +129,9 @@ func TestAPIServerOutage(t *testing.T) {
 	}
 	down := time.Now()
 	st.step("killed kube-apiserver")
-	// The outage itself, not a wait for something: 20 s, longer than a leader's renew
-	// deadline (10 s) and lease (15 s), which the scenario is about.
-	time.Sleep(20*time.Second - time.Since(down))
+	// The outage itself, not a wait for something: longer than the operator's leader
+	// election renew deadline and lease (4 s and 6 s here), which the scenario is about.
+	time.Sleep(leaseDuration + 2*time.Second - time.Since(down))
 	runningAfterOutage := env.operatorRunning()
 	dead, err := env.startDeadComponents()
 	if err != nil {

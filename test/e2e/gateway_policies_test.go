@@ -411,6 +411,7 @@ func startTranslate(t *testing.T, egctl string, input []byte, what string) func(
 // bucket, and deny-all for the suspended tenant; the owner can neither write policies of its
 // own nor change or remove the operator's.
 func TestGatewayPolicies(t *testing.T) {
+	parallelStory(t)
 	egctl := egctlBinary(t)
 	dumpOnFailure(t)
 	start := time.Now()

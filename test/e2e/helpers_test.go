@@ -225,3 +225,14 @@ func (tn tenant) ready() error {
 	}
 	return fmt.Errorf("tenant %s has no Ready condition yet", tn.Metadata.Name)
 }
+
+// parallelStory marks a test that runs alongside the other stories marked so, after
+// every test that is not: it never stops the operator or the control plane, and it
+// reads and writes only its own objects (its names, labels and namespaces) besides the
+// cluster's fixtures (the nodes' zones of hack/cluster.sh). Most of such a test's time is
+// waiting (for kwok's Pod stages, the HPA controller, a rollout's health gate), so
+// together they take about as long as the longest of them.
+func parallelStory(t *testing.T) {
+	t.Helper()
+	t.Parallel()
+}

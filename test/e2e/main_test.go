@@ -36,6 +36,12 @@ import (
 
 const clusterPrefix = "tenant-operator-e2e-"
 
+// The operator's leader election timings in these tests (see startOperator).
+const (
+	leaseDuration = 6 * time.Second
+	renewDeadline = 4 * time.Second
+)
+
 // The environment shared by the tests, set up by TestMain.
 var (
 	repoRoot   string // absolute path of the repository
@@ -334,6 +340,12 @@ func (s *suite) startOperator() error {
 			"--health-probe-bind-address=" + probeAddr,
 			// The Lease goes to the operator's namespace by default, also outside a Pod.
 			"--leader-elect",
+			// Shorter than the defaults (15s/10s/2s), so a restart after a kill waits
+			// 6 s at most for the dead process's lease, and an outage of the API server
+			// ends the leadership after 4 s.
+			"--leader-elect-lease-duration=" + leaseDuration.String(),
+			"--leader-elect-renew-deadline=" + renewDeadline.String(),
+			"--leader-elect-retry-period=1s",
 			"--operator-namespace=" + s.operatorSA.Namespace,
 		},
 		Env:       []string{"KUBECONFIG=" + s.operatorKubeconfig},

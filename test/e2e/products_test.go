@@ -49,6 +49,29 @@ type productsNode struct {
 	} `json:"metadata"`
 }
 
+// nodeZones returns the zone (topology.kubernetes.io/zone) of each simulated node, and
+// fails the test unless there are 3 nodes in 3 zones, as hack/cluster.sh makes them.
+func nodeZones(t *testing.T) map[string]string {
+	t.Helper()
+	var nodeList struct {
+		Items []productsNode `json:"items"`
+	}
+	kubectlJSON(t, &nodeList, "get", "nodes")
+	zoneOf := map[string]string{}
+	zones := map[string]bool{}
+	for _, n := range nodeList.Items {
+		if _, ok := n.Metadata.Annotations["kwok.x-k8s.io/node"]; ok || n.Metadata.Labels["type"] == "kwok" {
+			zoneOf[n.Metadata.Name] = n.Metadata.Labels[zoneKey]
+			zones[n.Metadata.Labels[zoneKey]] = true
+		}
+	}
+	delete(zones, "")
+	if len(zoneOf) < 3 || len(zones) < 3 {
+		t.Fatalf("the cluster's simulated nodes and their zones are %v; the test needs 3 nodes in 3 zones (%s), as hack/cluster.sh labels them", zoneOf, zoneKey)
+	}
+	return zoneOf
+}
+
 // productsCondition returns the condition of a type, or nil.
 func productsCondition(conds []condition, typ string) *condition {
 	for i := range conds {

@@ -641,6 +641,7 @@ func eventsSince(t *testing.T, from time.Time) []rolloutEvent {
 // stable content heals it without moving anyone. The timeline (status changes, tenant
 // moves, Events) is logged.
 func TestRollout(t *testing.T) {
+	parallelStory(t)
 	dumpOnFailure(t)
 	w := &rolloutWatch{t: t, start: time.Now()}
 	var gold []string

@@ -379,43 +379,6 @@ func shQuotaPods(ns string) (string, error) {
 	return runKubectl(nil, "get", "resourcequota", "tenant-quota", "-n", ns, "-o", "jsonpath={.status.used.pods}")
 }
 
-// shLabelZones puts each simulated node in a zone of its own (zone-a, zone-b, zone-c) and
-// restores their labels at cleanup. It returns the zone of each node.
-func shLabelZones(t *testing.T) map[string]string {
-	t.Helper()
-	var nodeList struct {
-		Items []productsNode `json:"items"`
-	}
-	kubectlJSON(t, &nodeList, "get", "nodes")
-	var names []string
-	before := map[string]string{}
-	for _, n := range nodeList.Items {
-		if _, ok := n.Metadata.Annotations["kwok.x-k8s.io/node"]; ok || n.Metadata.Labels["type"] == "kwok" {
-			names = append(names, n.Metadata.Name)
-			before[n.Metadata.Name] = n.Metadata.Labels[zoneKey]
-		}
-	}
-	sort.Strings(names)
-	if len(names) < 3 {
-		t.Fatalf("the cluster has %d kwok nodes (%v), the test needs 3", len(names), names)
-	}
-	zoneOf := map[string]string{}
-	for i, n := range names {
-		t.Cleanup(func() {
-			arg := zoneKey + "-"
-			if before[n] != "" {
-				arg = zoneKey + "=" + before[n]
-			}
-			if _, err := runKubectl(nil, "label", "node", n, arg, "--overwrite"); err != nil {
-				t.Logf("restoring the zone of node %s: %v", n, err)
-			}
-		})
-		zoneOf[n] = fmt.Sprintf("zone-%c", 'a'+i%3)
-		kubectl(t, "label", "node", n, zoneKey+"="+zoneOf[n], "--overwrite")
-	}
-	return zoneOf
-}
-
 // shGrants are the ReferenceGrants of the shared namespace, by name.
 func shGrants() (map[string]gwObject, error) {
 	out, err := runKubectl(nil, "get", refGrants, "-n", shNS, "-o", "json")
@@ -589,12 +552,13 @@ func shMove(t *testing.T, tenant string, start time.Time, done func(shTenant, sh
 
 // TestShared: see the top of the file.
 func TestShared(t *testing.T) {
+	parallelStory(t)
 	dumpOnFailure(t)
 	restartOperatorIfDown(t)
 	st := newScenarioTimer(t)
 	start := time.Now()
 
-	zoneOf := shLabelZones(t)
+	zoneOf := nodeZones(t)
 	installHTTPRouteCRD(t)
 	kubectlApply(t, shSlowReadyStage(t, []string{shMover, shLastMover}))
 	t.Cleanup(func() {

@@ -1,7 +1,9 @@
 package e2e
 
-// This file sorts last so that its test runs last: it deletes the CRDs, and with
-// them every Tenant, ServicePlan and ApiProduct of the tests before it.
+// This file sorts last so that its test runs after every other test that runs one at a
+// time: it deletes the CRDs, and with them every Tenant, ServicePlan and ApiProduct of the
+// tests before it. The parallel stories (parallelStory) start after it, on the
+// reinstalled CRDs.
 
 import (
 	"fmt"
