@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
+	"github.com/openplatform/tenant-operator/internal/apply"
 )
 
 // TestOneFieldManager: everything the operator writes (children, status, finalizers) is
@@ -85,4 +86,51 @@ func operatorFieldsOwned(o client.Object) error {
 		return fmt.Errorf("no field owned by %s: %v", tenancyv1alpha1.FieldManager, managers)
 	}
 	return nil
+}
+
+// TestCreatedNamespaceLosesWhatThePlanDrops: the operator makes a tenant's namespace with
+// one create request (marked tenancy.openplatform.io/created), so its labels belong to that
+// request's Update entry in managedFields, not to a server-side apply. When the plan stops
+// asking for a label (alwaysPullImages turned off), the operator's next apply first moves
+// those fields to its apply entry, so the apply removes the label, and the mark with it.
+func TestCreatedNamespaceLosesWhatThePlanDrops(t *testing.T) {
+	t.Parallel()
+	const name, planName = "t22-created", "p22-created"
+	mustCreate(t, newPlan(planName, 1))
+	mustCreate(t, newTenant(name, planName))
+	waitTenantReady(t, name)
+	ns := &corev1.Namespace{}
+	if err := get(ns, "", name); err != nil {
+		t.Fatal(err)
+	}
+	if ns.Labels[tenancyv1alpha1.LabelAlwaysPullImages] != "true" || ns.Annotations[apply.AnnotationCreated] != "true" {
+		t.Fatalf("namespace %s: labels %v, annotations %v; want %s=true and %s=true (made with a create request)",
+			name, ns.Labels, ns.Annotations, tenancyv1alpha1.LabelAlwaysPullImages, apply.AnnotationCreated)
+	}
+
+	mustUpdate(t, &tenancyv1alpha1.ServicePlan{ObjectMeta: metav1.ObjectMeta{Name: planName}}, func(p *tenancyv1alpha1.ServicePlan) {
+		p.Spec.AlwaysPullImages = ptrTo(false)
+	})
+	eventually(t, 0, func() error {
+		ns := &corev1.Namespace{}
+		if err := get(ns, "", name); err != nil {
+			return err
+		}
+		if _, ok := ns.Labels[tenancyv1alpha1.LabelAlwaysPullImages]; ok {
+			return fmt.Errorf("namespace %s still has the label %s: %v", name, tenancyv1alpha1.LabelAlwaysPullImages, ns.Labels)
+		}
+		if _, ok := ns.Annotations[apply.AnnotationCreated]; ok {
+			return fmt.Errorf("namespace %s still has the annotation %s", name, apply.AnnotationCreated)
+		}
+		for _, e := range ns.ManagedFields {
+			if e.Manager == tenancyv1alpha1.FieldManager && e.Operation == metav1.ManagedFieldsOperationUpdate {
+				return fmt.Errorf("namespace %s: %s still has an Update entry in managedFields", name, e.Manager)
+			}
+		}
+		if ns.Labels[tenancyv1alpha1.LabelTenant] != name {
+			return fmt.Errorf("namespace %s lost its tenant label: %v", name, ns.Labels)
+		}
+		return nil
+	})
+	waitTenantReady(t, name)
 }

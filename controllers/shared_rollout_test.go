@@ -50,10 +50,13 @@ func sharedRollout(t *testing.T) {
 	for _, n := range shared {
 		waitTenantReady(t, n)
 	}
-	ro := s.waitRollout(tenancyv1alpha1.RolloutSucceeded, rev1)
-	if ro.Tenants != 2 {
-		t.Errorf("status.rollout.tenants = %d, want 2: the gold tenant and the shared instance (one unit for its 2 tenants)", ro.Tenants)
-	}
+	eventually(t, 0, func() error {
+		if ro := s.waitRollout(tenancyv1alpha1.RolloutSucceeded, rev1); ro.Tenants != 2 || ro.UpdatedTenants != 2 {
+			return fmt.Errorf("status.rollout: %d of %d tenants updated, want 2 of 2: the gold tenant and the shared instance (one unit for its 2 tenants)",
+				ro.UpdatedTenants, ro.Tenants)
+		}
+		return nil
+	})
 	eventually(t, 0, func() error { return sharedOn(product, ns, deployment, shared, rev1, "", image("v1")) })
 	s.log = recordRollout(t, product)
 
@@ -92,7 +95,7 @@ func sharedRollout(t *testing.T) {
 	// A change the shared instance never becomes available on: rolled back after healthTimeout.
 	s.sim.removeNamespaces(ns)
 	bad := setImage("v3")
-	ro = s.waitRollout(tenancyv1alpha1.RolloutRolledBack, bad)
+	ro := s.waitRollout(tenancyv1alpha1.RolloutRolledBack, bad)
 	if !slices.Equal(ro.FailedTenants, []string{unit}) || ro.Wave != rollout.RemainingWave ||
 		!strings.Contains(ro.Message, "The shared instance "+unit+" (serving 2 tenants) failed on revision "+bad) {
 		t.Errorf("status.rollout = %+v, want the shared instance %s failed in wave %s, named in the message", ro, unit, rollout.RemainingWave)

@@ -187,22 +187,6 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return nil
 }
 
-// byOwner maps one of the operator's objects to its tenant, and an object of a product's
-// shared instances (a Deployment becoming available) to the product's tenants.
-func (r *Reconciler) byOwner() handler.EventHandler {
-	return handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
-		if name := o.GetLabels()[tenancyv1alpha1.LabelTenant]; name != "" {
-			return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: name}}}
-		}
-		if product := o.GetLabels()[tenancyv1alpha1.LabelSharedProduct]; product != "" {
-			p := &tenancyv1alpha1.ApiProduct{}
-			p.Name = product
-			return r.tenantsForProduct(ctx, p)
-		}
-		return nil
-	})
-}
-
 // watch starts watching a kind whose CRD is installed (once): a change to one of the
 // operator's objects of the kind reconciles its tenant, as for the built-in kinds.
 func (r *Reconciler) watch(ctx context.Context, k apply.Kind) {

@@ -249,7 +249,7 @@ func (r *Reconciler) tenantObjectsPhase(ctx context.Context, s *tenantScope) (bo
 
 // productsPhase resolves, renders and applies the tenant's products.
 func (r *Reconciler) productsPhase(ctx context.Context, s *tenantScope) (bool, error) {
-	planned, err := r.planProducts(ctx, s.t, s.plan, s.products, s.usable)
+	planned, err := r.planProducts(ctx, s.t, s.plan, s.products, s.usable, s.ap.Created)
 	if err != nil {
 		s.fail(render.KindDeployment, err)
 		return false, nil

@@ -56,7 +56,7 @@ type productPlan struct {
 // planProducts resolves the tenant's products and renders their objects. Credentials are
 // read from the existing Secrets and generated only when a Secret is missing or the tenant's
 // rotate-credentials annotation changed.
-func (r *Reconciler) planProducts(ctx context.Context, t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan, products map[string]*tenancyv1alpha1.ApiProduct, usable map[string]bool) (*productPlan, error) {
+func (r *Reconciler) planProducts(ctx context.Context, t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan, products map[string]*tenancyv1alpha1.ApiProduct, usable map[string]bool, created func(namespace string) bool) (*productPlan, error) {
 	resolved, rerr := render.ResolveProducts(t, plan, products)
 	if rerr != nil {
 		return &productPlan{err: rerr}, nil
@@ -111,7 +111,7 @@ func (r *Reconciler) planProducts(ctx context.Context, t *tenancyv1alpha1.Tenant
 		in.SharedVersion, in.NoInstance = sv.SharedVersion, !sv.Own
 		switch {
 		case render.UsesAPIKey(rp.Product) && usable[rp.Namespace]:
-			cred, err := r.credential(ctx, t, rp)
+			cred, err := r.credential(ctx, t, rp, created(rp.Namespace))
 			if err != nil {
 				return nil, err
 			}
@@ -314,12 +314,15 @@ func (r *Reconciler) crdJustInstalled(ctx context.Context, name string) bool {
 // rotate-credentials annotation differs from the one the key was made for. A Secret missing
 // from the cache, or made for another rotation, is looked up in the API server before a key
 // is generated, so a cache that lags behind never causes a new key (or a second rotation).
-func (r *Reconciler) credential(ctx context.Context, t *tenancyv1alpha1.Tenant, rp render.Resolved) (*render.Credential, error) {
+func (r *Reconciler) credential(ctx context.Context, t *tenancyv1alpha1.Tenant, rp render.Resolved, created bool) (*render.Credential, error) {
 	rotation := t.Annotations[tenancyv1alpha1.AnnotationRotateCredentials]
 	key := client.ObjectKey{Namespace: rp.Namespace, Name: render.CredentialsName(rp.Product.Name)}
 	secret := &corev1.Secret{}
 	err := r.Get(ctx, key, secret)
-	if (apierrors.IsNotFound(err) || (err == nil && secret.Annotations[render.AnnotationRotation] != rotation)) && r.APIReader != nil {
+	// A Secret the cache does not have (or has from before a rotation) is looked up in the
+	// API server: a cache that lags must never make a second key. In a namespace this pass
+	// created there is nothing to look up.
+	if (apierrors.IsNotFound(err) || (err == nil && secret.Annotations[render.AnnotationRotation] != rotation)) && r.APIReader != nil && !created {
 		err = r.APIReader.Get(ctx, key, secret)
 	}
 	switch {

@@ -28,6 +28,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/client-go/util/csaupgrade"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -222,10 +224,13 @@ func (e *ConflictError) Error() string {
 // whose immutable fields must change is deleted and created again.
 //
 // It writes only what is the tenant's: an existing object must carry the desired object's
-// tenant label, else Ensure returns a *ConflictError and writes nothing. A namespace is created create-only (two tenants racing for one name cannot both
-// win), and an existing namespace is written only while it carries the tenant's label or
-// an adopt annotation naming the tenant, with its resourceVersion as a precondition so that
-// a namespace that changed hands since it was read is not written.
+// tenant label, else Ensure returns a *ConflictError and writes nothing. An object the cache
+// does not hold is made with a create request (two tenants racing for one namespace name
+// cannot both win, and nobody's existing object is taken over), except in a namespace this
+// Applier created, where nothing else can be yet and it is applied. An existing namespace
+// is written only while it carries the tenant's label or an adopt annotation naming the
+// tenant, with its resourceVersion as a precondition so that a namespace that changed
+// hands since it was read is not written.
 func (a *Applier) Ensure(ctx context.Context, o render.Object) (bool, error) {
 	initial, err := toMap(o.Apply)
 	if err != nil {
@@ -251,19 +256,19 @@ func (a *Applier) Ensure(ctx context.Context, o render.Object) (bool, error) {
 	}
 	err = a.Client.Get(ctx, client.ObjectKey{Namespace: o.Namespace, Name: o.Name}, live)
 	if apierrors.IsNotFound(err) {
-		if o.Kind == render.KindNamespace {
-			if live, err = a.createNamespace(ctx, o, tenant, shared); err != nil {
-				return false, err
-			}
-			return true, a.apply(ctx, o, desired, live.GetResourceVersion())
-		}
 		if a.fresh[o.Namespace] {
 			return true, a.apply(ctx, o, initial, "")
 		}
-		// Not the operator's (the cache would hold it), or not there at all.
+		// Not the operator's (the cache would hold it), or not there at all: a create
+		// request, which cannot take over an object that exists (a namespace of that name,
+		// a user's object). The API server says whose an existing one is.
+		created, cerr := a.create(ctx, o, initial)
+		if cerr != nil || created {
+			return created, cerr
+		}
 		err = a.reader().Get(ctx, client.ObjectKey{Namespace: o.Namespace, Name: o.Name}, live)
 		if apierrors.IsNotFound(err) {
-			return true, a.apply(ctx, o, initial, "")
+			return false, fmt.Errorf("%s %s exists and is gone again: retrying", o.Kind, name(o))
 		}
 	}
 	if err != nil {
@@ -303,7 +308,77 @@ func (a *Applier) Ensure(ctx context.Context, o render.Object) (bool, error) {
 			return false, err
 		}
 	}
+	if rv, err := a.upgradeOwnership(ctx, o, live); err != nil {
+		return false, err
+	} else if rv != "" && precondition != "" {
+		precondition = rv
+	}
 	return true, a.apply(ctx, o, desired, precondition)
+}
+
+// AnnotationCreated marks an object the operator made with a create request rather than a
+// server-side apply (see Applier.create). Its fields belong to the create's Update entry in
+// managedFields until the first apply that changes the object moves them to the operator's
+// apply entry (upgradeOwnership); that apply also drops the annotation.
+const AnnotationCreated = "tenancy.openplatform.io/created"
+
+// create makes an object that the cache does not hold with one create request, carrying
+// everything the operator sets (and its hash, so the next pass finds nothing to write). A
+// create cannot take over an existing object the way an apply would; it returns false, nil
+// when the object exists. A namespace it creates is fresh: nothing in it can be anyone
+// else's yet.
+func (a *Applier) create(ctx context.Context, o render.Object, obj map[string]any) (bool, error) {
+	u := (&unstructured.Unstructured{Object: obj}).DeepCopy()
+	annotations := u.GetAnnotations()
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	annotations[AnnotationCreated] = "true"
+	u.SetAnnotations(annotations)
+	err := a.Client.Create(ctx, u, client.FieldOwner(tenancyv1alpha1.FieldManager))
+	switch {
+	case apierrors.IsAlreadyExists(err):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("creating %s %s: %w", o.Kind, name(o), err)
+	}
+	if o.Kind == render.KindNamespace {
+		if a.fresh == nil {
+			a.fresh = map[string]bool{}
+		}
+		a.fresh[o.Name] = true
+	}
+	return true, nil
+}
+
+// Created reports whether this Applier created the namespace: nothing but what the operator
+// wrote since can be in it, so an object missing from the cache need not be looked up.
+func (a *Applier) Created(namespace string) bool { return a.fresh[namespace] }
+
+// upgradeOwnership moves the fields of an object the operator created (AnnotationCreated)
+// from the create's Update entry of managedFields to the operator's apply entry, with
+// client-go's csaupgrade, so that the apply that follows removes what the operator no
+// longer sets. The caches drop managedFields, so the object is read from the API server.
+// It returns the object's new resourceVersion when it patched, else "".
+func (a *Applier) upgradeOwnership(ctx context.Context, o render.Object, live client.Object) (string, error) {
+	if live.GetAnnotations()[AnnotationCreated] == "" {
+		return "", nil
+	}
+	fresh, err := NewObject(o.Kind)
+	if err != nil {
+		return "", err
+	}
+	if err := a.reader().Get(ctx, client.ObjectKey{Namespace: o.Namespace, Name: o.Name}, fresh); err != nil {
+		return "", fmt.Errorf("reading %s %s: %w", o.Kind, name(o), err)
+	}
+	patch, err := csaupgrade.UpgradeManagedFieldsPatch(fresh, sets.New(tenancyv1alpha1.FieldManager), tenancyv1alpha1.FieldManager)
+	if err != nil || patch == nil {
+		return "", err
+	}
+	if err := a.Client.Patch(ctx, fresh, client.RawPatch(types.JSONPatchType, patch)); err != nil {
+		return "", fmt.Errorf("moving the fields of %s %s to the operator's server-side apply: %w", o.Kind, name(o), err)
+	}
+	return fresh.GetResourceVersion(), nil
 }
 
 // HandoverManager is the field manager that holds the fields the operator leaves to others
@@ -368,39 +443,6 @@ func owned(o render.Object, live client.Object, tenant, shared string) error {
 		return nil
 	}
 	return &ConflictError{Kind: o.Kind, Namespace: o.Namespace, Name: o.Name, Tenant: tenant, Owner: owner}
-}
-
-// createNamespace creates a namespace that must not exist yet, with only the tenant labels
-// (the apply that follows sets the rest, so that server-side apply owns those fields and
-// can remove them later). If the namespace exists, it is the tenant's only when it carries
-// the tenant's label: the operator's own earlier create, not yet in the cache.
-func (a *Applier) createNamespace(ctx context.Context, o render.Object, tenant, shared string) (client.Object, error) {
-	ns := &corev1.Namespace{}
-	ns.Name = o.Name
-	ns.Labels = render.Labels(tenant)
-	if shared != "" {
-		ns.Labels = render.SharedLabels(shared)
-	}
-	err := a.Client.Create(ctx, ns, client.FieldOwner(tenancyv1alpha1.FieldManager))
-	if err == nil {
-		if a.fresh == nil {
-			a.fresh = map[string]bool{}
-		}
-		a.fresh[o.Name] = true
-		return ns, nil
-	}
-	if !apierrors.IsAlreadyExists(err) {
-		return nil, fmt.Errorf("creating namespace %s: %w", o.Name, err)
-	}
-	// Lost a race, or the cache lags: the API server says whose it is.
-	live := &corev1.Namespace{}
-	if err := a.reader().Get(ctx, client.ObjectKey{Name: o.Name}, live); err != nil {
-		return nil, fmt.Errorf("reading namespace %s: %w", o.Name, err)
-	}
-	if err := owned(o, live, tenant, shared); err != nil {
-		return nil, err
-	}
-	return live, nil
 }
 
 func (a *Applier) reader() client.Reader {
@@ -473,14 +515,25 @@ func (a *Applier) replace(ctx context.Context, o render.Object, live client.Obje
 
 // Release gives up what the operator set on an object: it applies the object as given,
 // without a hash (server-side apply then removes the fields the operator owned and no
-// longer sets, for example a namespace's Pod Security labels), and removes the tenant
-// labels, which a namespace's create set outside of server-side apply.
+// longer sets, for example a namespace's Pod Security labels; the fields of an object the
+// operator created are first moved to its apply entry), and removes the tenant labels,
+// which the apply keeps.
 func (a *Applier) Release(ctx context.Context, o render.Object) error {
 	m, err := toMap(o.Apply)
 	if err != nil {
 		return err
 	}
 	u := &unstructured.Unstructured{Object: m}
+	live, err := NewObject(o.Kind)
+	if err != nil {
+		return err
+	}
+	if err := a.reader().Get(ctx, client.ObjectKey{Namespace: o.Namespace, Name: o.Name}, live); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if _, err := a.upgradeOwnership(ctx, o, live); err != nil {
+		return err
+	}
 	if err := a.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u),
 		client.FieldOwner(tenancyv1alpha1.FieldManager), client.ForceOwnership); err != nil {
 		return fmt.Errorf("releasing %s %s: %w", o.Kind, name(o), err)
@@ -493,9 +546,10 @@ func (a *Applier) Release(ctx context.Context, o render.Object) error {
 
 // UnlabelPatch removes the labels and annotations that mark an object as a tenant's.
 var UnlabelPatch = client.RawPatch(types.MergePatchType, []byte(fmt.Sprintf(
-	`{"metadata":{"labels":{%q:null,%q:null,%q:null},"annotations":{%q:null,%q:null,%q:null,%q:null}}}`,
+	`{"metadata":{"labels":{%q:null,%q:null,%q:null},"annotations":{%q:null,%q:null,%q:null,%q:null,%q:null}}}`,
 	tenancyv1alpha1.LabelManagedBy, tenancyv1alpha1.LabelTenant, tenancyv1alpha1.LabelEgress,
-	tenancyv1alpha1.AnnotationAdopted, AnnotationHash, tenancyv1alpha1.AnnotationAllowEgressTo, tenancyv1alpha1.AnnotationHostnames)))
+	tenancyv1alpha1.AnnotationAdopted, AnnotationHash, tenancyv1alpha1.AnnotationAllowEgressTo, tenancyv1alpha1.AnnotationHostnames,
+	AnnotationCreated)))
 
 func name(o render.Object) string {
 	if o.Namespace == "" {

@@ -273,7 +273,9 @@ func (s *lfServer) Apply(_ context.Context, ac runtime.ApplyConfiguration, opts 
 func (s *lfServer) ensure(t *testing.T, o render.Object) (bool, []lfRequest) {
 	t.Helper()
 	s.applies = nil
-	a := &Applier{Client: s}
+	// The namespace is one the Applier made: a Deployment missing from it is applied, not
+	// looked up and created (the path of a new tenant's first pass).
+	a := &Applier{Client: s, fresh: map[string]bool{"acme": true}}
 	wrote, err := a.Ensure(context.Background(), o)
 	if err != nil {
 		t.Fatalf("Ensure: %v", err)

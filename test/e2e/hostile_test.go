@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -580,8 +581,9 @@ func installHTTPRouteCRD(t *testing.T) {
 
 // installGatewayAPICRD installs one of the Gateway API's standard CRDs (file
 // gateway.networking.k8s.io_<resource>.yaml of the pinned module) and removes it when the
-// test ends. Another test may have just removed it (without waiting): a CRD still being
-// deleted is waited for first, since applying it would not stop the deletion.
+// last test using it ends: tests running in parallel (parallelStory) share it. Another
+// test may have just removed it (without waiting): a CRD still being deleted is waited for
+// first, since applying it would not stop the deletion.
 func installGatewayAPICRD(t *testing.T, resource string) {
 	t.Helper()
 	cmd := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/gateway-api")
@@ -594,14 +596,31 @@ func installGatewayAPICRD(t *testing.T, resource string) {
 	if _, err := os.Stat(path); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 90*time.Second, func() error {
-		out, err := runKubectl(nil, "get", "-f", path, "--ignore-not-found", "-o", "jsonpath={.metadata.deletionTimestamp}")
-		if err != nil || strings.TrimSpace(out) != "" {
-			return fmt.Errorf("the %s CRD is still being deleted (since %s) %v", resource, out, err)
+	gatewayCRDs.Lock()
+	defer gatewayCRDs.Unlock()
+	if gatewayCRDs.users[resource] == 0 {
+		eventually(t, 90*time.Second, func() error {
+			out, err := runKubectl(nil, "get", "-f", path, "--ignore-not-found", "-o", "jsonpath={.metadata.deletionTimestamp}")
+			if err != nil || strings.TrimSpace(out) != "" {
+				return fmt.Errorf("the %s CRD is still being deleted (since %s) %v", resource, out, err)
+			}
+			return nil
+		})
+		kubectl(t, "apply", "--server-side", "-f", path)
+	}
+	gatewayCRDs.users[resource]++
+	t.Cleanup(func() {
+		gatewayCRDs.Lock()
+		defer gatewayCRDs.Unlock()
+		if gatewayCRDs.users[resource]--; gatewayCRDs.users[resource] == 0 {
+			_, _ = runKubectl(nil, "delete", "-f", path, "--ignore-not-found", "--wait=false")
 		}
-		return nil
 	})
-	kubectl(t, "apply", "--server-side", "-f", path)
-	t.Cleanup(func() { _, _ = runKubectl(nil, "delete", "-f", path, "--ignore-not-found", "--wait=false") })
 	waitCRDsEstablished(t, resource+".gateway.networking.k8s.io")
 }
+
+// gatewayCRDs counts the running tests that use each Gateway API CRD (installGatewayAPICRD).
+var gatewayCRDs = struct {
+	sync.Mutex
+	users map[string]int
+}{users: map[string]int{}}
