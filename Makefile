@@ -96,12 +96,12 @@ test-e2e: k8s-binaries build helm envoy-gateway prometheus-operator-crds ## End-
 BENCH_ARGS ?=
 
 .PHONY: test-bench
-test-bench: k8s-binaries build ## The benchmark with 20 tenants on its own cluster: checks the run is correct, not its timings.
-	BENCH_MANAGER=$(LOCALBIN)/manager go test ./test/bench/... -v -count=1 -timeout 15m
+test-bench: k8s-binaries build helm ## The benchmark with 20 tenants (and its Helm baseline) on its own cluster: checks the run is correct, not its timings.
+	BENCH_MANAGER=$(LOCALBIN)/manager BENCH_HELM=$(HELM) go test ./test/bench/... -v -count=1 -timeout 15m
 
 .PHONY: bench
-bench: k8s-binaries build ## Benchmark 1000 tenants (BENCH_ARGS to change) against a plain-apply baseline; writes bin/bench/results.{md,json}.
-	go run ./test/bench -manager $(LOCALBIN)/manager -out $(LOCALBIN)/bench $(BENCH_ARGS)
+bench: k8s-binaries build helm ## Benchmark 1000 tenants (BENCH_ARGS to change) against a plain-apply and a Helm baseline, then Shared against Dedicated; writes bin/bench/results.{md,json}.
+	go run ./test/bench -manager $(LOCALBIN)/manager -helm $(HELM) -out $(LOCALBIN)/bench $(BENCH_ARGS)
 
 .PHONY: bench-render
 bench-render: ## Go benchmarks of the render functions, with allocations.

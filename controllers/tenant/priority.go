@@ -36,6 +36,12 @@ const (
 	priorityNormal = 0
 )
 
+// progressDelay is how long a Deployment's progress short of settling (Pods created or
+// started, one by one) waits before its tenant is reconciled: the replica counts in the
+// tenant's status follow within it, and a Deployment that settles sooner costs one status
+// write, not one per step.
+const progressDelay = 2 * time.Second
+
 // byOwner maps one of the operator's objects to its tenant, and an object of a product's
 // shared instances to the tenants of the product, with the priorities above. Events of the
 // informers' initial lists and resyncs (nothing changed) get controller-runtime's low
@@ -68,14 +74,18 @@ func (r *Reconciler) byOwner() handler.EventHandler {
 				}
 				return
 			}
-			p := priorityNormal
+			p, after := priorityNormal, time.Duration(0)
 			switch {
 			case old.GetResourceVersion() == cur.GetResourceVersion():
 				p = handler.LowPriority
 			case r.settled(ctx, old, cur):
 				p = priorityProgress
+			case progressed(old, cur) && old.GetGeneration() == cur.GetGeneration():
+				// Pods on their way: the tenant's status shows the ready replicas, a little
+				// later; when the Deployment settles first, that pass covers this one.
+				after = progressDelay
 			}
-			add(q, p, 0, append(r.ownerOf(old), r.ownerOf(cur)...)...)
+			add(q, p, after, append(r.ownerOf(old), r.ownerOf(cur)...)...)
 		},
 		DeleteFunc: func(ctx context.Context, e event.TypedDeleteEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 			if isShared(e.Object) {

@@ -15,10 +15,16 @@ import (
 // makes and of Events at the Metadata level (who, what, when, no bodies), and writes of the
 // tenancy kinds with their request bodies (what a status patch changed). Pods, nodes, leases and the controllers' own objects are not logged: they are
 // most of a run's writes and none of them is the operator's.
+//
+// Its first rule logs every request of the Helm baseline's identity (helmUser), reads,
+// discovery and writes alike, at the Metadata level: the API server applies the first rule
+// that matches, so this rule changes nothing for any other user.
 const auditPolicy = `apiVersion: audit.k8s.io/v1
 kind: Policy
 omitStages: [RequestReceived]
 rules:
+- level: Metadata
+  users: ["` + helmUser + `"]
 - level: None
   resources:
   - group: ""
@@ -46,9 +52,13 @@ func auditPolicyArgs(dir string) (string, error) {
 
 // auditEvent holds the fields of an audit.k8s.io/v1 Event the benchmark reads.
 type auditEvent struct {
-	Stage     string `json:"stage"`
-	Verb      string `json:"verb"`
-	UserAgent string `json:"userAgent"`
+	Stage      string `json:"stage"`
+	Verb       string `json:"verb"`
+	UserAgent  string `json:"userAgent"`
+	RequestURI string `json:"requestURI"`
+	User       struct {
+		Username string `json:"username"`
+	} `json:"user"`
 	ObjectRef *struct {
 		Resource    string `json:"resource"`
 		Subresource string `json:"subresource"`
@@ -77,16 +87,30 @@ func (w write) String() string {
 }
 
 // operatorWrites reads the API server's audit log and returns the operator's writes whose
-// requests arrived in [from, to). The API server rotates its log every 100 MB (a 1,000-tenant
-// run writes several), keeping the old files next to it as audit-<time>.log.
+// requests arrived in [from, to).
 func (c *cluster) operatorWrites(from, to time.Time) ([]write, error) {
+	return c.auditedRequests(from, to, func(e *auditEvent) bool {
+		return strings.HasPrefix(e.UserAgent, operatorUserAgent) && e.ObjectRef != nil
+	})
+}
+
+// userRequests returns every logged request of the user whose request arrived in [from,
+// to), resource requests and others (discovery, OpenAPI) alike.
+func (c *cluster) userRequests(user string, from, to time.Time) ([]write, error) {
+	return c.auditedRequests(from, to, func(e *auditEvent) bool { return e.User.Username == user })
+}
+
+// auditedRequests reads the API server's audit log and returns the requests match accepts
+// whose requests arrived in [from, to). The API server rotates its log every 100 MB (a
+// 1,000-tenant run writes several), keeping the old files next to it as audit-<time>.log.
+func (c *cluster) auditedRequests(from, to time.Time, match func(*auditEvent) bool) ([]write, error) {
 	files, err := filepath.Glob(filepath.Join(filepath.Dir(c.auditLog), "audit*.log"))
 	if err != nil || len(files) == 0 {
 		return nil, fmt.Errorf("no audit log at %s (%v)", c.auditLog, err)
 	}
 	var writes []write
 	for _, path := range files {
-		w, err := readWrites(path, from, to)
+		w, err := readRequests(path, from, to, match)
 		if err != nil {
 			return nil, err
 		}
@@ -95,8 +119,9 @@ func (c *cluster) operatorWrites(from, to time.Time) ([]write, error) {
 	return writes, nil
 }
 
-// readWrites returns the operator's writes in [from, to) from one audit log file.
-func readWrites(path string, from, to time.Time) ([]write, error) {
+// readRequests returns the requests match accepts in [from, to) from one audit log file.
+// A request without an object (discovery, OpenAPI) is named by its path (nonResource).
+func readRequests(path string, from, to time.Time, match func(*auditEvent) bool) ([]write, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("the API server's audit log: %w", err)
@@ -110,16 +135,20 @@ func readWrites(path string, from, to time.Time) ([]write, error) {
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		if e.Stage != "ResponseComplete" || !strings.HasPrefix(e.UserAgent, operatorUserAgent) ||
-			e.Received.Before(from) || !e.Received.Before(to) || e.ObjectRef == nil {
+		if e.Stage != "ResponseComplete" || e.Received.Before(from) || !e.Received.Before(to) || !match(&e) {
 			continue
 		}
-		w := write{Verb: e.Verb, Resource: e.ObjectRef.Resource, Object: e.ObjectRef.Name}
-		if e.ObjectRef.Subresource != "" {
-			w.Resource += "/" + e.ObjectRef.Subresource
-		}
-		if e.ObjectRef.Namespace != "" {
-			w.Object = e.ObjectRef.Namespace + "/" + w.Object
+		var w write
+		if e.ObjectRef == nil {
+			w = write{Verb: e.Verb, Resource: nonResource(e.RequestURI), Object: e.RequestURI}
+		} else {
+			w = write{Verb: e.Verb, Resource: e.ObjectRef.Resource, Object: e.ObjectRef.Name}
+			if e.ObjectRef.Subresource != "" {
+				w.Resource += "/" + e.ObjectRef.Subresource
+			}
+			if e.ObjectRef.Namespace != "" {
+				w.Object = e.ObjectRef.Namespace + "/" + w.Object
+			}
 		}
 		if e.ResponseStatus != nil {
 			w.Code = e.ResponseStatus.Code
@@ -127,6 +156,26 @@ func readWrites(path string, from, to time.Time) ([]write, error) {
 		writes = append(writes, w)
 	}
 	return writes, sc.Err()
+}
+
+// nonResource names a request that is not for an object by its path without the query,
+// with the group and version of OpenAPI v3 documents left out: "/api", "/apis",
+// "/openapi/v3", "/openapi/v3/*".
+func nonResource(uri string) string {
+	p, _, _ := strings.Cut(uri, "?")
+	if rest, ok := strings.CutPrefix(p, "/openapi/v3/"); ok && rest != "" {
+		return "/openapi/v3/*"
+	}
+	return p
+}
+
+// isMutating reports whether a request of the verb writes.
+func isMutating(verb string) bool {
+	switch verb {
+	case "create", "update", "patch", "delete", "deletecollection":
+		return true
+	}
+	return false
 }
 
 // writeCount is how many writes of one verb on one resource a phase made.

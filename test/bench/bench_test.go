@@ -18,7 +18,8 @@ import (
 // TestBenchSmall runs the whole benchmark with 20 tenants so that it keeps working. It
 // checks what the run must get right, never how fast it was: every tenant Ready with its
 // objects, no write by the operator in steady state even across a restart, every quota
-// following a plan change, everything gone after deletion.
+// following a plan change, everything gone after deletion; and the Helm baseline's
+// releases deployed with their objects, their requests counted, all gone after uninstall.
 func TestBenchSmall(t *testing.T) {
 	cfg := defaultConfig()
 	if cfg.Root == "" {
@@ -35,6 +36,11 @@ func TestBenchSmall(t *testing.T) {
 			t.Fatalf("bin/%s is missing: make k8s-binaries", b)
 		}
 	}
+	cfg.Helm = benchHelm(t, cfg)
+	// The Helm baseline runs (and checks itself: every release deployed, its objects
+	// there, its Deployments available, all gone after uninstall); the Shared comparison,
+	// a second cluster and run, does not.
+	cfg.HelmBaseline, cfg.CompareTenancy = true, false
 	cfg.Tenants, cfg.NamespacesPerTenant, cfg.SoloRuns = 20, 2, 1
 	cfg.SteadyWindow = 10 * time.Second
 	cfg.Timeout = 10 * time.Minute
@@ -88,6 +94,29 @@ func TestBenchSmall(t *testing.T) {
 	if res.PeakRSS == 0 || res.PeakHeap == 0 {
 		t.Errorf("peak RSS %d, peak heap %.0f: memory was not sampled", res.PeakRSS, res.PeakHeap)
 	}
+	if h := res.Helm; h == nil {
+		t.Error("no Helm baseline figures")
+	} else {
+		// Per release: its objects created, its release Secret created and updated.
+		if h.Releases != cfg.Tenants || h.ObjectsPerRelease != res.ObjectsPerTenant || h.Mutating < cfg.Tenants*(h.ObjectsPerRelease+2) || h.Requests <= h.Mutating {
+			t.Errorf("Helm baseline: %d releases of %d objects, %d requests of which %d mutating; want %d releases of %d objects, at least %d mutating requests and reads besides",
+				h.Releases, h.ObjectsPerRelease, h.Requests, h.Mutating, cfg.Tenants, res.ObjectsPerTenant, cfg.Tenants*(res.ObjectsPerTenant+2))
+		}
+		sum := 0
+		for _, c := range h.ByVerbResource {
+			sum += c.Count
+		}
+		if sum != h.Requests || h.RequestsPerTenant != float64(h.Requests)/float64(cfg.Tenants) {
+			t.Errorf("Helm baseline: %d requests by verb and resource, %.1f per tenant, of %d in all", sum, h.RequestsPerTenant, h.Requests)
+		}
+		if h.Ready < h.Installed || h.Installed <= 0 || h.Uninstall <= 0 || h.UninstallRequests == 0 || h.RatioToOperator <= 0 || h.RawToHelm <= 0 {
+			t.Errorf("Helm baseline: installed %.1fs, ready %.1fs, uninstalled %.1fs with %d requests, ratios %.2f and %.2f: a figure is missing",
+				h.Installed, h.Ready, h.Uninstall, h.UninstallRequests, h.RatioToOperator, h.RawToHelm)
+		}
+	}
+	if res.Shared != nil {
+		t.Error("a Shared comparison run without -compare-tenancy")
+	}
 	if err := res.write(cfg.Out, res.Markdown()); err != nil {
 		t.Fatal(err)
 	}
@@ -102,6 +131,17 @@ func TestBenchSmall(t *testing.T) {
 	if back.Setup.Tenants != cfg.Tenants || back.Create.Wall != res.Create.Wall {
 		t.Errorf("results.json holds %d tenants and wall time %v, want %d and %v",
 			back.Setup.Tenants, back.Create.Wall, cfg.Tenants, res.Create.Wall)
+	}
+	var raw struct {
+		Helm map[string]json.RawMessage `json:"helm"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"readySeconds", "requests", "requestsPerTenant", "mutatingRequests", "byVerbResource", "uninstallSeconds", "ratioToOperator"} {
+		if _, ok := raw.Helm[key]; !ok {
+			t.Errorf("results.json: no helm.%s", key)
+		}
 	}
 }
 

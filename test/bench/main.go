@@ -26,6 +26,15 @@
 // for Deployments waits for the shared instance's. Each run reports the objects the
 // operator made, by kind, and the product Pods running once every tenant is Ready.
 //
+// After the plain baseline (and before the operator starts), the Helm baseline installs one
+// Helm release per tenant of a chart that prints the same objects (-helm-baseline, helm.go),
+// as many at a time as the plain baseline applies, waits for their Deployments (T_helm),
+// counts Helm's requests in the API server's audit log, and uninstalls them.
+//
+// With -compare-tenancy (the default) a Dedicated run is followed by a second complete run
+// with -tenancy Shared on a fresh cluster, both with product auth None, and the figures of
+// one against the other (compare.go).
+//
 // It prints a markdown table and writes it with the JSON figures to -out.
 package main
 
@@ -56,19 +65,45 @@ func main() {
 	flag.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "The operator's --tenant-concurrency, and the baseline's parallel appliers.")
 	flag.IntVar(&cfg.SoloRuns, "solo", cfg.SoloRuns, "Single tenants created one at a time on the idle operator.")
 	flag.DurationVar(&cfg.SteadyWindow, "steady", cfg.SteadyWindow, "Steady-state window after all tenants are Ready; the operator is restarted at its middle.")
-	flag.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "Give up after this long.")
+	flag.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "Give up a run after this long (with -compare-tenancy each of the two runs has its own).")
 	flag.StringVar(&cfg.Out, "out", cfg.Out, "Directory for results.md, results.json and the operator's logs.")
 	flag.StringVar(&cfg.Manager, "manager", cfg.Manager, "The operator binary.")
 	flag.BoolVar(&cfg.KeepCluster, "keep-cluster", false, "Leave the cluster running afterwards (its name and kubeconfig are printed).")
 	flag.StringVar(&cfg.Tenancy, "tenancy", cfg.Tenancy, "The plan's tenancy of its products: Dedicated (each tenant its own Deployments) or Shared (one shared instance per product version serves every tenant; needs -auth None, the default then).")
 	flag.StringVar(&cfg.Auth, "auth", cfg.Auth, "The products' auth.type: APIKey or None; empty: the sample's (APIKey) with -tenancy Dedicated, None with Shared (the bench cluster has no gateway to check keys for a shared instance).")
+	flag.BoolVar(&cfg.HelmBaseline, "helm-baseline", cfg.HelmBaseline, "After the plain baseline, install one Helm release per tenant (the same objects, -concurrency at a time; no --wait, the benchmark waits for the Deployments), count Helm's requests, uninstall them (T_helm).")
+	flag.StringVar(&cfg.Helm, "helm", cfg.Helm, "The helm binary of the Helm baseline (make helm).")
+	flag.BoolVar(&cfg.CompareTenancy, "compare-tenancy", cfg.CompareTenancy, "After a Dedicated run, a second complete run with -tenancy Shared on a fresh cluster, and a table of one against the other. Both runs get product auth None (the only auth a shared instance can have here): -auth empty becomes None, -auth APIKey needs -compare-tenancy=false.")
 	flag.Parse()
 
 	// Only errors of the benchmark's own informers (watch failures) are worth showing.
 	ctrllog.SetLogger(zap.New(zap.Level(zapcore.ErrorLevel)))
+	if err := cfg.settleComparison(os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	res, err := run(ctx, cfg, os.Stderr)
+	if res != nil && cfg.CompareTenancy {
+		// run has deleted the first cluster: one cluster at a time.
+		if err != nil || ctx.Err() != nil {
+			fmt.Fprintln(os.Stderr, "bench: the Dedicated run failed: no Shared run for the comparison")
+		} else {
+			sc := cfg.sharedComparison()
+			fmt.Fprintf(os.Stderr, "bench: == second run for -compare-tenancy: -tenancy Shared -auth None on a fresh cluster %s, files in %s\n", sc.ClusterName, sc.Out)
+			sres, serr := run(ctx, sc, os.Stderr)
+			if sres != nil {
+				res.Shared = sres
+				if werr := sres.write(sc.Out, sres.Markdown()); werr != nil {
+					fmt.Fprintln(os.Stderr, "bench:", werr)
+				}
+			}
+			if serr != nil {
+				err = fmt.Errorf("the Shared run: %w", serr)
+			}
+		}
+	}
 	if res != nil {
 		md := res.Markdown()
 		fmt.Println(md)
@@ -105,6 +140,13 @@ type Config struct {
 	// Auth is the products' auth.type; "" keeps the sample's (APIKey) with Dedicated and
 	// is None with Shared.
 	Auth string
+	// HelmBaseline runs the Helm baseline (one release per tenant) after the plain one,
+	// with the helm binary Helm.
+	HelmBaseline bool
+	Helm         string
+	// CompareTenancy makes a second, complete run with -tenancy Shared on a fresh cluster
+	// after a Dedicated run (see comparison).
+	CompareTenancy bool
 }
 
 func defaultConfig() Config {
@@ -117,11 +159,14 @@ func defaultConfig() Config {
 		Concurrency:         8,
 		SoloRuns:            3,
 		SteadyWindow:        60 * time.Second,
-		Timeout:             45 * time.Minute,
+		Timeout:             75 * time.Minute,
 		Out:                 filepath.Join(root, "bin", "bench"),
 		Manager:             filepath.Join(root, "bin", "manager"),
 		Root:                root,
 		ClusterName:         fmt.Sprintf("tenant-operator-bench-%d", os.Getpid()),
 		Tenancy:             string(tenancyv1alpha1.TenancyDedicated),
+		HelmBaseline:        true,
+		Helm:                filepath.Join(root, "bin", "helm"),
+		CompareTenancy:      true,
 	}
 }

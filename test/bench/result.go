@@ -86,6 +86,12 @@ type Result struct {
 	PeakRSS  int64   `json:"peakRSSBytes"`
 	PeakHeap float64 `json:"peakHeapBytes"`
 
+	// Helm is the Helm baseline (-helm-baseline); absent when it did not run.
+	Helm *helmResult `json:"helm,omitempty"`
+	// Shared is the second, -tenancy Shared run of -compare-tenancy, in the same shape;
+	// absent without it.
+	Shared *Result `json:"shared,omitempty"`
+
 	// Failures are the correctness checks that failed; empty in a good run.
 	Failures []string `json:"failures"`
 }
@@ -166,6 +172,12 @@ func newResult(cfg Config, w *workload, c *cluster) *Result {
 	if cfg.Auth != "" {
 		command += " -auth=" + cfg.Auth
 	}
+	if !cfg.HelmBaseline {
+		command += " -helm-baseline=false"
+	}
+	if !cfg.CompareTenancy {
+		command += " -compare-tenancy=false"
+	}
 	auth := string(tenancyv1alpha1.AuthAPIKey)
 	if len(w.products) > 0 && w.products[0].Spec.Auth.Type != "" {
 		auth = string(w.products[0].Spec.Auth.Type)
@@ -245,6 +257,21 @@ func (r *Result) Markdown() string {
 	row("baseline: plain server-side apply of the same objects until all Deployments available (T_raw)",
 		fmt.Sprintf("%.1f s (all applied after %.1f s)", r.Baseline.Ready, r.Baseline.Applied), "")
 	row("ratio T_operator / T_raw", fmt.Sprintf("**%.2f**", r.Ratio), "≤ 1.5")
+	if h := r.Helm; h != nil {
+		releases := "one release per tenant"
+		if h.Releases > s.Tenants {
+			releases += " after one of the shared instances"
+		}
+		row(fmt.Sprintf("Helm baseline: %s (`helm install` %s, no `--wait`), %d at a time, until every release is installed and every Deployment available (T_helm)", releases, h.Version, s.Concurrency),
+			fmt.Sprintf("%.1f s (all installed after %.1f s; one `helm install` p50 / max %.2f s / %.2f s)", h.Ready, h.Installed, h.InstallCommand.P50, h.InstallCommand.Max), "")
+		row("ratio T_helm / T_operator", fmt.Sprintf("%.2f", h.RatioToOperator), "")
+		row("ratio T_raw / T_helm", fmt.Sprintf("%.2f", h.RawToHelm), "")
+		row(fmt.Sprintf("Helm requests while installing (API server audit log, user %s): total / mutating (per tenant)", helmUser),
+			fmt.Sprintf("%d / %d (%.1f / %.1f)", h.Requests, h.Mutating, h.RequestsPerTenant, float64(h.Mutating)/float64(max(s.Tenants, 1))), "")
+		row("Helm requests while installing, by verb and resource", formatCounts(h.ByVerbResource), "")
+		row("CPU time of the helm processes while installing", fmt.Sprintf("%.1f s", h.CPU), "")
+		row("`helm uninstall` of every release until their namespaces are gone", fmt.Sprintf("%.1f s, %d requests (baseline deletion: %.1f s)", h.Uninstall, h.UninstallRequests, r.Baseline.Deleted), "")
+	}
 	row(fmt.Sprintf("objects the operator made for the %d tenants, once all Ready: total (tenants' / shared instances')", s.Tenants),
 		fmt.Sprintf("**%d** (%d / %d)", r.Objects.Total, r.Objects.Tenants, r.Objects.Shared), "")
 	row("the same by kind", formatKinds(r.Objects.ByKind), "")
@@ -273,6 +300,10 @@ func (r *Result) Markdown() string {
 		for _, f := range r.Failures {
 			fmt.Fprintf(&b, "- %s\n", f)
 		}
+	}
+	if r.Shared != nil {
+		b.WriteString("\n" + r.comparison(r.Shared))
+		b.WriteString("\n### The Shared run\n\n" + r.Shared.Markdown())
 	}
 	return b.String()
 }

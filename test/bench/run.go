@@ -69,6 +69,9 @@ func run(ctx context.Context, cfg Config, log io.Writer) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkHelmBinary(cfg); err != nil {
+		return nil, err
+	}
 	c, err := startCluster(ctx, cfg, w.pods(max(cfg.Tenants, 1)), log)
 	if err != nil {
 		return nil, err
@@ -110,6 +113,7 @@ func (r *runner) phases(ctx context.Context) error {
 		fn   func(context.Context) error
 	}{
 		{"baseline", r.baseline},
+		{"Helm baseline", r.helmBaseline},
 		{"operator start", r.startOperator},
 		{"single tenants", r.solo},
 		{"create", r.create},
@@ -118,9 +122,11 @@ func (r *runner) phases(ctx context.Context) error {
 		{"delete", r.delete},
 	} {
 		r.logf("== %s", phase.name)
+		t0 := time.Now()
 		if err := phase.fn(ctx); err != nil {
 			return fmt.Errorf("%s: %w", phase.name, err)
 		}
+		r.logf("(%s took %s)", phase.name, since(t0))
 	}
 	rss, heap := r.op.peaks()
 	r.res.notePeaks(rss, heap)
@@ -142,9 +148,10 @@ func (r *runner) check(ok bool, format string, args ...any) {
 
 // startWatch starts informers on what the benchmark waits for: Tenants (their Ready
 // transitions are timed as events arrive), and the managed Namespaces, Deployments and
-// ResourceQuotas.
+// ResourceQuotas: the operator's and the baseline's (label managed-by tenant-operator) and
+// the Helm baseline's (Helm sets managed-by Helm on every object of a release).
 func (r *runner) startWatch(ctx context.Context) error {
-	managed, _ := labels.NewRequirement(tenancyv1alpha1.LabelManagedBy, selection.Equals, []string{tenancyv1alpha1.ManagedByValue})
+	managed, _ := labels.NewRequirement(tenancyv1alpha1.LabelManagedBy, selection.In, []string{tenancyv1alpha1.ManagedByValue, helmManagedBy})
 	sel := cache.ByObject{Label: labels.NewSelector().Add(*managed)}
 	var err error
 	r.watch, err = cache.New(r.c.cfg, cache.Options{
@@ -566,6 +573,9 @@ func (r *runner) create(ctx context.Context) error {
 	r.res.Create.summarize(each)
 	if r.res.Baseline.Ready > 0 {
 		r.res.Ratio = r.res.Create.Wall / r.res.Baseline.Ready
+	}
+	if h := r.res.Helm; h != nil && r.res.Create.Wall > 0 {
+		h.RatioToOperator = h.Ready / r.res.Create.Wall
 	}
 	if m, err = r.op.scrape(); err != nil {
 		return err
