@@ -170,10 +170,15 @@ up() {
   kubectl --kubeconfig "$kubeconfig" wait --for=condition=Ready node --all --timeout=60s >/dev/null
   # A zone per node (zone-a, zone-b, zone-c, then round again), as a cloud's nodes have:
   # the topology spread of highly available product instances has zones to spread over.
-  local zones=(zone-a zone-b zone-c) i=0 node
+  local zones=(zone-a zone-b zone-c) i=0 node z
+  local -a in_zone=("" "" "")
   for node in $(kubectl --kubeconfig "$kubeconfig" get nodes -o name | sort); do
-    kubectl --kubeconfig "$kubeconfig" label "$node" --overwrite "topology.kubernetes.io/zone=${zones[i % 3]}" >/dev/null
+    in_zone[i % 3]+=" $node"
     i=$((i + 1))
+  done
+  for z in 0 1 2; do
+    # shellcheck disable=SC2086 # a list of node names
+    [[ -z ${in_zone[z]} ]] || kubectl --kubeconfig "$kubeconfig" label ${in_zone[z]} --overwrite "topology.kubernetes.io/zone=${zones[z]}" >/dev/null
   done
 
   local server

@@ -51,6 +51,11 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, t *tenancyv1alpha1.Ten
 		&rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name}},
 		&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}},
 	} {
+		// The cache holds the operator's RBAC: a pass while the namespaces go (there are
+		// many) sends no delete for what an earlier pass deleted already.
+		if err := r.Get(ctx, client.ObjectKeyFromObject(o), o); apierrors.IsNotFound(err) {
+			continue
+		}
 		if err := r.Delete(ctx, o); client.IgnoreNotFound(err) != nil {
 			return ctrl.Result{}, fmt.Errorf("deleting %s: %w", name, err)
 		}

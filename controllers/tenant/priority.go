@@ -42,6 +42,10 @@ const (
 // write, not one per step.
 const progressDelay = 2 * time.Second
 
+// goneDelay batches the deletions of a tenant's objects: a namespace being deleted takes its
+// objects one by one, and a tenant whose object someone deleted gets it back a moment later.
+const goneDelay = time.Second
+
 // byOwner maps one of the operator's objects to its tenant, and an object of a product's
 // shared instances to the tenants of the product, with the priorities above. Events of the
 // informers' initial lists and resyncs (nothing changed) get controller-runtime's low
@@ -78,6 +82,10 @@ func (r *Reconciler) byOwner() handler.EventHandler {
 			switch {
 			case old.GetResourceVersion() == cur.GetResourceVersion():
 				p = handler.LowPriority
+			case !cur.GetDeletionTimestamp().IsZero():
+				// Going with its namespace (or deleted by someone): its tenant hears of it
+				// once the deletions of a moment are over.
+				after = goneDelay
 			case r.settled(ctx, old, cur):
 				p = priorityProgress
 			case progressed(old, cur) && old.GetGeneration() == cur.GetGeneration():
@@ -92,7 +100,7 @@ func (r *Reconciler) byOwner() handler.EventHandler {
 				add(q, priorityNormal, inuse.StatusBatchDelay, r.sharedTenants(ctx, e.Object)...)
 				return
 			}
-			add(q, priorityNormal, 0, r.ownerOf(e.Object)...)
+			add(q, priorityNormal, goneDelay, r.ownerOf(e.Object)...)
 		},
 		GenericFunc: func(ctx context.Context, e event.TypedGenericEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 			add(q, priorityNormal, 0, r.ownerOf(e.Object)...)

@@ -147,6 +147,14 @@ func TestWorkQueuePriorities(t *testing.T) {
 	h.Create(ctx, event.CreateEvent{Object: api}, q)
 	want("a create", q.adds, queued{"acme", priorityNormal, 0})
 
+	q = &recordingQueue{}
+	h.Delete(ctx, event.DeleteEvent{Object: api}, q)
+	want("a delete", q.adds, queued{"acme", priorityNormal, goneDelay})
+	going := tenantDeployment("payments-api", 1)
+	going.DeletionTimestamp = &metav1.Time{Time: time.Now()}
+	want("going with its namespace", update(tenantDeployment("payments-api", 2), going),
+		queued{"acme", priorityNormal, goneDelay}, queued{"acme", priorityNormal, goneDelay})
+
 	// A shared instance's Deployment: every tenant of the product, batched.
 	shared := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "payments-v1-api", Namespace: "shared-payments",
 		Labels: map[string]string{tenancyv1alpha1.LabelSharedProduct: "payments", tenancyv1alpha1.LabelManagedBy: tenancyv1alpha1.ManagedByValue}}}

@@ -577,6 +577,9 @@ func (r *runner) create(ctx context.Context) error {
 	if h := r.res.Helm; h != nil && r.res.Create.Wall > 0 {
 		h.RatioToOperator = h.Ready / r.res.Create.Wall
 	}
+	if r.res.Create.Wall > 0 {
+		r.res.P50Share = r.res.Create.P50 / r.res.Create.Wall
+	}
 	if m, err = r.op.scrape(); err != nil {
 		return err
 	}
