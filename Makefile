@@ -81,8 +81,8 @@ vet: ## Run go vet.
 test: verify-generated vet test-unit test-envtest test-e2e test-bench ## Everything CI runs: generated files, vet, unit, envtest, e2e tests and a 20-tenant benchmark run.
 
 .PHONY: test-unit
-test-unit: ## Unit tests: pure code, no cluster (also the test harness's own tests).
-	go test -count=1 ./api/... ./internal/... ./test/internal/...
+test-unit: ## Unit tests: pure code, no cluster (the manager's flags, and the test harness's own tests too).
+	go test -count=1 ./api/... ./cmd/... ./internal/... ./test/internal/...
 
 .PHONY: test-envtest
 test-envtest: k8s-binaries envoy-gateway-crds prometheus-operator-crds ## Controller tests against a real kube-apiserver and etcd (envtest, no controller-manager).

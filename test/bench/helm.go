@@ -24,7 +24,6 @@ import (
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
-	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -569,25 +568,16 @@ func (r *runner) helmObjects(ctx context.Context, fn func(kind, release string, 
 		if k.CRD != "" {
 			continue
 		}
-		list := k.NewList()
-		if err := r.c.client.List(ctx, list); err != nil {
-			return fmt.Errorf("listing %s: %w", k.Name, err)
-		}
-		items, err := apimeta.ExtractList(list)
-		if err != nil {
-			return err
-		}
-		for _, item := range items {
-			o, ok := item.(client.Object)
-			if !ok {
-				continue
-			}
+		err := r.eachObject(ctx, k, func(o client.Object) {
 			switch {
 			case strings.HasPrefix(tenantOf(o), prefixHelm+"-"):
 				fn(k.Name, tenantOf(o), o)
 			case o.GetLabels()[tenancyv1alpha1.LabelSharedProduct] != "" && o.GetAnnotations()["meta.helm.sh/release-name"] == helmSharedRelease:
 				fn(k.Name, helmSharedRelease, o)
 			}
+		})
+		if err != nil {
+			return err
 		}
 	}
 	return nil

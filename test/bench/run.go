@@ -146,6 +146,24 @@ func (r *runner) check(ok bool, format string, args ...any) {
 	}
 }
 
+// eachObject lists the objects of a kind from the API server and calls fn for each.
+func (r *runner) eachObject(ctx context.Context, k apply.Kind, fn func(client.Object), opts ...client.ListOption) error {
+	list := k.NewList()
+	if err := r.c.client.List(ctx, list, opts...); err != nil {
+		return fmt.Errorf("listing %s: %w", k.Name, err)
+	}
+	items, err := apimeta.ExtractList(list)
+	if err != nil {
+		return err
+	}
+	for _, item := range items {
+		if o, ok := item.(client.Object); ok {
+			fn(o)
+		}
+	}
+	return nil
+}
+
 // startWatch starts informers on what the benchmark waits for: Tenants (their Ready
 // transitions are timed as events arrive), and the managed Namespaces, Deployments and
 // ResourceQuotas: the operator's and the baseline's (label managed-by tenant-operator) and
@@ -635,29 +653,20 @@ func (r *runner) countMade(ctx context.Context) error {
 		if k.CRD != "" {
 			continue
 		}
-		list := k.NewList()
-		if err := r.c.client.List(ctx, list, client.MatchingLabels{tenancyv1alpha1.LabelManagedBy: tenancyv1alpha1.ManagedByValue}); err != nil {
-			return fmt.Errorf("listing %s: %w", k.Name, err)
-		}
-		items, err := apimeta.ExtractList(list)
-		if err != nil {
-			return err
-		}
-		for _, item := range items {
-			o, ok := item.(client.Object)
-			if !ok {
-				continue
-			}
+		err := r.eachObject(ctx, k, func(o client.Object) {
 			switch {
 			case strings.HasPrefix(tenantOf(o), prefixBench+"-"):
 				made.Tenants++
 			case o.GetLabels()[tenancyv1alpha1.LabelSharedProduct] != "":
 				made.Shared++
 			default:
-				continue
+				return
 			}
 			made.ByKind[k.Name]++
 			made.Total++
+		}, client.MatchingLabels{tenancyv1alpha1.LabelManagedBy: tenancyv1alpha1.ManagedByValue})
+		if err != nil {
+			return err
 		}
 		r.check(made.ByKind[k.Name] == want[k.Name], "after create: the operator made %d %ss, the render package gives %d",
 			made.ByKind[k.Name], k.Name, want[k.Name])
