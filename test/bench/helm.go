@@ -468,15 +468,7 @@ func (r *runner) helmBaseline(ctx context.Context) error {
 		return err
 	}
 	res.Installed = seconds(time.Since(start))
-	err = r.waitFor(ctx, "Helm releases' Deployments available", func() (bool, string, error) {
-		got, err := r.countAvailable(ctx, prefixHelm)
-		if err != nil || !r.cfg.shared() {
-			return got >= want, fmt.Sprintf("%d/%d", got, want), err
-		}
-		gotShared, err := r.countSharedAvailable(ctx)
-		return got >= want && gotShared >= wantShared, fmt.Sprintf("%d/%d shared", gotShared, wantShared), err
-	})
-	if err != nil {
+	if err := r.waitAvailable(ctx, "Helm releases' Deployments available", prefixHelm, want, wantShared); err != nil {
 		return err
 	}
 	end := time.Now()

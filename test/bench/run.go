@@ -146,6 +146,19 @@ func (r *runner) check(ok bool, format string, args ...any) {
 	}
 }
 
+// waitAvailable waits until want Deployments of the tenants named prefix-... are available,
+// and with Shared wantShared of the shared instances too.
+func (r *runner) waitAvailable(ctx context.Context, what, prefix string, want, wantShared int) error {
+	return r.waitFor(ctx, what, func() (bool, string, error) {
+		got, err := r.countAvailable(ctx, prefix)
+		if err != nil || !r.cfg.shared() {
+			return got >= want, fmt.Sprintf("%d/%d", got, want), err
+		}
+		gotShared, err := r.countSharedAvailable(ctx)
+		return got >= want && gotShared >= wantShared, fmt.Sprintf("%d/%d shared", gotShared, wantShared), err
+	})
+}
+
 // eachObject lists the objects of a kind from the API server and calls fn for each.
 func (r *runner) eachObject(ctx context.Context, k apply.Kind, fn func(client.Object), opts ...client.ListOption) error {
 	list := k.NewList()
@@ -436,15 +449,7 @@ func (r *runner) baseline(ctx context.Context) error {
 	}
 	r.res.Baseline.Applied = seconds(time.Since(start))
 	r.res.Baseline.Requests = n*len(objects[1]) + len(shared)
-	err = r.waitFor(ctx, "baseline Deployments available", func() (bool, string, error) {
-		got, err := r.countAvailable(ctx, prefixBaseline)
-		if err != nil || !r.cfg.shared() {
-			return got >= want, fmt.Sprintf("%d/%d", got, want), err
-		}
-		gotShared, err := r.countSharedAvailable(ctx)
-		return got >= want && gotShared >= wantShared, fmt.Sprintf("%d/%d shared", gotShared, wantShared), err
-	})
-	if err != nil {
+	if err := r.waitAvailable(ctx, "baseline Deployments available", prefixBaseline, want, wantShared); err != nil {
 		return err
 	}
 	r.res.Baseline.Ready = seconds(time.Since(start))
