@@ -31,6 +31,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
@@ -274,38 +275,69 @@ type rolloutLog struct {
 	snaps []rolloutSnapshot
 }
 
-// recordRollout polls the product until the test ends.
+// recordRollout watches the product until the test ends: every status write is recorded
+// (a poll would miss a state that lasts shorter than its interval, such as a unit that
+// becomes available within a tick of starting to move).
 func recordRollout(t *testing.T, product string) *rolloutLog {
+	t.Helper()
+	wc, err := client.NewWithWatch(restConfig, client.Options{Scheme: k8s.Scheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
 	l := &rolloutLog{}
 	ctx, cancel := context.WithCancel(testCtx)
+	w, err := wc.Watch(ctx, &tenancyv1alpha1.ApiProductList{}, client.MatchingFields{"metadata.name": product})
+	if err != nil {
+		cancel()
+		t.Fatalf("watching ApiProduct %s: %v", product, err)
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for ctx.Err() == nil {
-			p := &tenancyv1alpha1.ApiProduct{}
-			if err := k8s.Get(ctx, client.ObjectKey{Name: product}, p); err == nil {
-				s := rolloutSnapshot{at: time.Now(), generation: p.Generation}
-				if p.Status.Rollout != nil {
-					s.rollout = *p.Status.Rollout.DeepCopy()
-				}
-				if c := meta.FindStatusCondition(p.Status.Conditions, tenancyv1alpha1.ConditionReady); c != nil {
-					s.ready = *c
-				}
-				l.mu.Lock()
-				if n := len(l.snaps); n == 0 || !equality.Semantic.DeepEqual(l.snaps[n-1].rollout, s.rollout) ||
-					!equality.Semantic.DeepEqual(l.snaps[n-1].ready, s.ready) {
-					l.snaps = append(l.snaps, s)
-				}
-				l.mu.Unlock()
-			}
+		defer w.Stop()
+		for {
+			var ev watch.Event
+			var ok bool
 			select {
 			case <-ctx.Done():
-			case <-time.After(simTick):
+				return
+			case ev, ok = <-w.ResultChan():
 			}
+			if !ok {
+				if ctx.Err() == nil {
+					t.Errorf("the watch of ApiProduct %s closed early", product)
+				}
+				return
+			}
+			p, isProduct := ev.Object.(*tenancyv1alpha1.ApiProduct)
+			if !isProduct || ev.Type == watch.Deleted {
+				if ev.Type == watch.Error {
+					t.Errorf("watching ApiProduct %s: %v", product, ev.Object)
+				}
+				continue
+			}
+			l.record(p)
 		}
 	}()
 	t.Cleanup(func() { cancel(); <-done })
 	return l
+}
+
+// record appends the product's status if it differs from the last one recorded.
+func (l *rolloutLog) record(p *tenancyv1alpha1.ApiProduct) {
+	s := rolloutSnapshot{at: time.Now(), generation: p.Generation}
+	if p.Status.Rollout != nil {
+		s.rollout = *p.Status.Rollout.DeepCopy()
+	}
+	if c := meta.FindStatusCondition(p.Status.Conditions, tenancyv1alpha1.ConditionReady); c != nil {
+		s.ready = *c
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if n := len(l.snaps); n == 0 || !equality.Semantic.DeepEqual(l.snaps[n-1].rollout, s.rollout) ||
+		!equality.Semantic.DeepEqual(l.snaps[n-1].ready, s.ready) {
+		l.snaps = append(l.snaps, s)
+	}
 }
 
 func (l *rolloutLog) snapshots() []rolloutSnapshot {

@@ -11,6 +11,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -37,12 +38,17 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, t *tenancyv1alpha1.Ten
 	}
 	// Deleting the CRD deletes every Tenant. That is an uninstall (or a reinstall), not a
 	// request to delete tenants: leave every namespace and object as it is, labels included,
-	// so Tenants applied again pick them up, and let the CRD go.
-	if crdGoing, err := r.tenantCRDDeleting(ctx); err != nil {
-		return ctrl.Result{}, err
-	} else if crdGoing {
-		log.FromContext(ctx).Info("the Tenant CRD is being deleted: keeping the tenant's namespaces and objects")
-		return ctrl.Result{}, r.removeFinalizer(ctx, t)
+	// so Tenants applied again pick them up, and let the CRD go. The API server is asked
+	// until a pass has gone on with the deletion (its status says Deleting): from then on
+	// the tenant's namespaces are going anyway, and the many passes while they go (one for
+	// each change of them, and every NamespaceGoneRequeue) read nothing from the API server.
+	if c := meta.FindStatusCondition(t.Status.Conditions, tenancyv1alpha1.ConditionReady); c == nil || c.Reason != tenancyv1alpha1.ReasonDeleting {
+		if crdGoing, err := r.tenantCRDDeleting(ctx); err != nil {
+			return ctrl.Result{}, err
+		} else if crdGoing {
+			log.FromContext(ctx).Info("the Tenant CRD is being deleted: keeping the tenant's namespaces and objects")
+			return ctrl.Result{}, r.removeFinalizer(ctx, t)
+		}
 	}
 	conditions.MarkDeleting(t, "Deleting the tenant's namespaces and access.")
 
