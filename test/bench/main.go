@@ -73,11 +73,18 @@ func main() {
 	flag.StringVar(&cfg.Auth, "auth", cfg.Auth, "The products' auth.type: APIKey or None; empty: the sample's (APIKey) with -tenancy Dedicated, None with Shared (the bench cluster has no gateway to check keys for a shared instance).")
 	flag.BoolVar(&cfg.HelmBaseline, "helm-baseline", cfg.HelmBaseline, "After the plain baseline, install one Helm release per tenant (the same objects, -concurrency at a time; no --wait, the benchmark waits for the Deployments), count Helm's requests, uninstall them (T_helm).")
 	flag.StringVar(&cfg.Helm, "helm", cfg.Helm, "The helm binary of the Helm baseline (make helm).")
+	flag.BoolVar(&cfg.Baseline, "baseline", cfg.Baseline, "Run the baselines (plain, and Helm with -helm-baseline) before the operator. -baseline=false measures the operator alone (no T_raw, no ratio): with -operator=false, a long run can be split in two, each part on a fresh cluster of its own.")
+	flag.BoolVar(&cfg.Operator, "operator", cfg.Operator, "Run the operator's phases (single tenants, create, steady state, fan-out, delete). -operator=false measures the baselines alone.")
+	flag.BoolVar(&cfg.Delete, "delete", cfg.Delete, "Measure deletion (the baselines' and the operator's). -delete=false leaves the objects to go with the cluster; it needs -baseline=false or -operator=false, so the operator never runs beside the baseline's objects.")
 	flag.BoolVar(&cfg.CompareTenancy, "compare-tenancy", cfg.CompareTenancy, "After a Dedicated run, a second complete run with -tenancy Shared on a fresh cluster, and a table of one against the other. Both runs get product auth None (the only auth a shared instance can have here): -auth empty becomes None, -auth APIKey needs -compare-tenancy=false.")
 	flag.Parse()
 
 	// Only errors of the benchmark's own informers (watch failures) are worth showing.
 	ctrllog.SetLogger(zap.New(zap.Level(zapcore.ErrorLevel)))
+	if err := cfg.checkParts(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
 	if err := cfg.settleComparison(os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
@@ -144,6 +151,9 @@ type Config struct {
 	// with the helm binary Helm.
 	HelmBaseline bool
 	Helm         string
+	// Baseline, Operator and Delete choose the parts of the run (see checkParts): the
+	// baselines, the operator's phases, and the deletions in both.
+	Baseline, Operator, Delete bool
 	// CompareTenancy makes a second, complete run with -tenancy Shared on a fresh cluster
 	// after a Dedicated run (see comparison).
 	CompareTenancy bool
@@ -166,7 +176,44 @@ func defaultConfig() Config {
 		ClusterName:         fmt.Sprintf("tenant-operator-bench-%d", os.Getpid()),
 		Tenancy:             string(tenancyv1alpha1.TenancyDedicated),
 		HelmBaseline:        true,
+		Baseline:            true,
+		Operator:            true,
+		Delete:              true,
 		Helm:                filepath.Join(root, "bin", "helm"),
 		CompareTenancy:      true,
 	}
+}
+
+// checkParts refuses a choice of parts that measures nothing, or that would run the
+// operator on a cluster still holding the baseline's objects.
+func (cfg *Config) checkParts() error {
+	switch {
+	case !cfg.Baseline && !cfg.Operator:
+		return fmt.Errorf("-baseline=false and -operator=false leave nothing to measure")
+	case !cfg.Delete && cfg.Baseline && cfg.Operator:
+		return fmt.Errorf("-delete=false would leave the baseline's objects on the cluster the operator then runs on: pass -baseline=false or -operator=false (each part on its own cluster)")
+	case !cfg.Delete && cfg.Baseline && cfg.HelmBaseline:
+		return fmt.Errorf("the Helm baseline installs after the plain baseline's objects are deleted: pass -helm-baseline=false with -delete=false")
+	case cfg.CompareTenancy && (!cfg.Baseline || !cfg.Operator || !cfg.Delete):
+		return fmt.Errorf("-compare-tenancy compares complete runs: pass -compare-tenancy=false with -baseline=false, -operator=false or -delete=false")
+	}
+	if !cfg.Baseline {
+		cfg.HelmBaseline = false
+	}
+	return nil
+}
+
+// skipped names the parts a run leaves out (none in a complete run).
+func (cfg Config) skipped() []string {
+	var out []string
+	if !cfg.Baseline {
+		out = append(out, "baseline")
+	}
+	if !cfg.Operator {
+		out = append(out, "operator")
+	}
+	if !cfg.Delete {
+		out = append(out, "delete")
+	}
+	return out
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -94,6 +95,10 @@ type Result struct {
 	// absent without it.
 	Shared *Result `json:"shared,omitempty"`
 
+	// Skipped are the parts the run left out (-baseline=false: "baseline", -operator=false:
+	// "operator", -delete=false: "delete"); their figures are zero. Absent in a complete run.
+	Skipped []string `json:"skipped,omitempty"`
+
 	// Failures are the correctness checks that failed; empty in a good run.
 	Failures []string `json:"failures"`
 }
@@ -180,6 +185,9 @@ func newResult(cfg Config, w *workload, c *cluster) *Result {
 	if !cfg.CompareTenancy {
 		command += " -compare-tenancy=false"
 	}
+	for _, part := range cfg.skipped() {
+		command += " -" + part + "=false"
+	}
 	auth := string(tenancyv1alpha1.AuthAPIKey)
 	if len(w.products) > 0 && w.products[0].Spec.Auth.Type != "" {
 		auth = string(w.products[0].Spec.Auth.Type)
@@ -196,6 +204,7 @@ func newResult(cfg Config, w *workload, c *cluster) *Result {
 		},
 		Tenancy:  cfg.Tenancy,
 		Auth:     auth,
+		Skipped:  cfg.skipped(),
 		Objects:  objectCounts{ByKind: map[string]int{}},
 		Failures: []string{},
 	}
@@ -252,13 +261,27 @@ func (r *Result) Markdown() string {
 	}
 	fmt.Fprintf(&b, "Machine: %s, %d CPUs, %s, Linux %s, %s, %s.\n\n", r.Machine.CPU, r.Machine.CPUs, r.Machine.Memory, r.Machine.Kernel, r.Machine.Go, r.Machine.Kubernetes)
 	fmt.Fprintf(&b, "Command: `%s`\n\n", r.Command)
+	if len(r.Skipped) > 0 {
+		fmt.Fprintf(&b, "A part of a run: without %s (their figures are in another run).\n\n", strings.Join(r.Skipped, ", "))
+	}
 	b.WriteString("| measure | result | target |\n|---|---|---|\n")
 	row := func(name, value, target string) { fmt.Fprintf(&b, "| %s | %s | %s |\n", name, value, target) }
-	row(fmt.Sprintf("wall time until all %d tenants Ready (T_operator)", s.Tenants), fmt.Sprintf("%.1f s", r.Create.Wall), "")
-	row(fmt.Sprintf("wall time until the plan's and products' status count all %d tenants", s.Tenants), fmt.Sprintf("%.1f s", r.Create.StatusCounted), "")
-	row("baseline: plain server-side apply of the same objects until all Deployments available (T_raw)",
-		fmt.Sprintf("%.1f s (all applied after %.1f s)", r.Baseline.Ready, r.Baseline.Applied), "")
-	row("ratio T_operator / T_raw", fmt.Sprintf("**%.2f**", r.Ratio), "≤ 1.25")
+	ran := func(part string) bool { return !slices.Contains(r.Skipped, part) }
+	if ran("operator") {
+		row(fmt.Sprintf("wall time until all %d tenants Ready (T_operator)", s.Tenants), fmt.Sprintf("%.1f s", r.Create.Wall), "")
+		row(fmt.Sprintf("wall time until the plan's and products' status count all %d tenants", s.Tenants), fmt.Sprintf("%.1f s", r.Create.StatusCounted), "")
+	}
+	if ran("baseline") {
+		row("baseline: plain server-side apply of the same objects until all Deployments available (T_raw)",
+			fmt.Sprintf("%.1f s (all applied after %.1f s)", r.Baseline.Ready, r.Baseline.Applied), "")
+		row("baseline apply requests", fmt.Sprintf("%d", r.Baseline.Requests), "")
+		if ran("delete") {
+			row("baseline: deleting the namespaces until they are gone", fmt.Sprintf("%.1f s", r.Baseline.Deleted), "")
+		}
+	}
+	if ran("baseline") && ran("operator") {
+		row("ratio T_operator / T_raw", fmt.Sprintf("**%.2f**", r.Ratio), "≤ 1.25")
+	}
 	if h := r.Helm; h != nil {
 		releases := "one release per tenant"
 		if h.Releases > s.Tenants {
@@ -274,32 +297,39 @@ func (r *Result) Markdown() string {
 		row("CPU time of the helm processes while installing", fmt.Sprintf("%.1f s", h.CPU), "")
 		row("`helm uninstall` of every release until their namespaces are gone", fmt.Sprintf("%.1f s, %d requests (baseline deletion: %.1f s)", h.Uninstall, h.UninstallRequests, r.Baseline.Deleted), "")
 	}
-	row(fmt.Sprintf("objects the operator made for the %d tenants, once all Ready: total (tenants' / shared instances')", s.Tenants),
-		fmt.Sprintf("**%d** (%d / %d)", r.Objects.Total, r.Objects.Tenants, r.Objects.Shared), "")
-	row("the same by kind", formatKinds(r.Objects.ByKind), "")
-	row("product Pods running, once all Ready: total (tenants' own / shared instances')",
-		fmt.Sprintf("**%d** (%d / %d)", r.Pods.Running, r.Pods.Tenants, r.Pods.Shared), "")
-	row("per-tenant time to Ready, p50 / p99 / max", fmt.Sprintf("%.1f s / %.1f s / %.1f s", r.Create.P50, r.Create.P99, r.Create.Max), "")
-	if r.P50Share > 0 {
-		row("p50 time to Ready / T_operator", fmt.Sprintf("**%.2f**", r.P50Share), "≤ 0.5")
+	if ran("operator") {
+		row(fmt.Sprintf("objects the operator made for the %d tenants, once all Ready: total (tenants' / shared instances')", s.Tenants),
+			fmt.Sprintf("**%d** (%d / %d)", r.Objects.Total, r.Objects.Tenants, r.Objects.Shared), "")
+		row("the same by kind", formatKinds(r.Objects.ByKind), "")
+		row("product Pods running, once all Ready: total (tenants' own / shared instances')",
+			fmt.Sprintf("**%d** (%d / %d)", r.Pods.Running, r.Pods.Tenants, r.Pods.Shared), "")
+		row("per-tenant time to Ready, p50 / p99 / max", fmt.Sprintf("%.1f s / %.1f s / %.1f s", r.Create.P50, r.Create.P99, r.Create.Max), "")
+		if r.P50Share > 0 {
+			row("p50 time to Ready / T_operator", fmt.Sprintf("**%.2f**", r.P50Share), "≤ 0.5")
+		}
+		row(fmt.Sprintf("one tenant on an idle operator, time to Ready with Pods running (p50 / max of %d)", len(r.Solo.Runs)),
+			fmt.Sprintf("**%.2f s** / %.2f s", r.Solo.P50, r.Solo.Max), "≤ 2 s")
+		row("operator API requests while creating: total / mutating (per tenant)",
+			fmt.Sprintf("%d / %d (%.1f / %.1f)", r.Create.Requests.Total, r.Create.Requests.Mutating,
+				perTenant(r.Create.Requests.Total, s.Tenants), perTenant(r.Create.Requests.Mutating, s.Tenants)), "")
+		row("operator CPU time while creating (share of the 2 cores' time in the phase)", fmt.Sprintf("%.1f s (%.0f %%)",
+			r.Create.CPU, 100*r.Create.CPU/(max(r.Create.StatusCounted, 0.01)*float64(r.Machine.CPUs))), "")
+		row("tenant reconciles while creating (per tenant)", fmt.Sprintf("%d (%.1f)", r.Create.Reconciles, perTenant(r.Create.Reconciles, s.Tenants)), "")
+		row("operator writes while creating, by verb and resource (API server audit log)", formatCounts(r.Create.Writes), "")
+		row(fmt.Sprintf("mutating requests in %.0f s of steady state, incl. a restart (full resync: %d tenant reconciles)", r.Steady.Window, r.Steady.ReconcilesAfterRestart),
+			fmt.Sprintf("**%d** (of %d requests)", r.Steady.Requests.Mutating, r.Steady.Requests.Total), "0")
+		row("the operator's writes in the steady-state window (API server audit log)", formatWrites(r.Steady.Writes), "none")
+		row("operator peak RSS / peak Go heap in use", fmt.Sprintf("**%s** / %s", mib(float64(r.PeakRSS)), mib(r.PeakHeap)), "RSS ≤ 200 MiB")
+		row("plan quota change: all tenants' quotas updated", fmt.Sprintf("%.1f s, %d mutating requests, %d conflicts",
+			r.FanOut.Wall, r.FanOut.Requests.Mutating, r.FanOut.Requests.Conflicts), "")
 	}
-	row(fmt.Sprintf("one tenant on an idle operator, time to Ready with Pods running (p50 / max of %d)", len(r.Solo.Runs)),
-		fmt.Sprintf("**%.2f s** / %.2f s", r.Solo.P50, r.Solo.Max), "≤ 2 s")
-	row("operator API requests while creating: total / mutating (per tenant)",
-		fmt.Sprintf("%d / %d (%.1f / %.1f)", r.Create.Requests.Total, r.Create.Requests.Mutating,
-			perTenant(r.Create.Requests.Total, s.Tenants), perTenant(r.Create.Requests.Mutating, s.Tenants)), "")
-	row("operator CPU time while creating (share of the 2 cores' time in the phase)", fmt.Sprintf("%.1f s (%.0f %%)",
-		r.Create.CPU, 100*r.Create.CPU/(max(r.Create.StatusCounted, 0.01)*float64(r.Machine.CPUs))), "")
-	row("tenant reconciles while creating (per tenant)", fmt.Sprintf("%d (%.1f)", r.Create.Reconciles, perTenant(r.Create.Reconciles, s.Tenants)), "")
-	row("operator writes while creating, by verb and resource (API server audit log)", formatCounts(r.Create.Writes), "")
-	row("baseline apply requests", fmt.Sprintf("%d", r.Baseline.Requests), "")
-	row(fmt.Sprintf("mutating requests in %.0f s of steady state, incl. a restart (full resync: %d tenant reconciles)", r.Steady.Window, r.Steady.ReconcilesAfterRestart),
-		fmt.Sprintf("**%d** (of %d requests)", r.Steady.Requests.Mutating, r.Steady.Requests.Total), "0")
-	row("the operator's writes in the steady-state window (API server audit log)", formatWrites(r.Steady.Writes), "none")
-	row("operator peak RSS / peak Go heap in use", fmt.Sprintf("**%s** / %s", mib(float64(r.PeakRSS)), mib(r.PeakHeap)), "RSS ≤ 200 MiB")
-	row("plan quota change: all tenants' quotas updated", fmt.Sprintf("%.1f s, %d mutating requests, %d conflicts",
-		r.FanOut.Wall, r.FanOut.Requests.Mutating, r.FanOut.Requests.Conflicts), "")
-	row(fmt.Sprintf("delete all %d tenants until they and their namespaces are gone", s.Tenants), fmt.Sprintf("%.1f s (baseline: %.1f s)", r.Delete.Wall, r.Baseline.Deleted), "")
+	if ran("operator") && ran("delete") {
+		del := fmt.Sprintf("%.1f s", r.Delete.Wall)
+		if ran("baseline") {
+			del += fmt.Sprintf(" (baseline: %.1f s)", r.Baseline.Deleted)
+		}
+		row(fmt.Sprintf("delete all %d tenants until they and their namespaces are gone", s.Tenants), del, "")
+	}
 	if len(r.Failures) > 0 {
 		fmt.Fprintf(&b, "\n**%d checks failed:**\n", len(r.Failures))
 		for _, f := range r.Failures {

@@ -108,19 +108,22 @@ func (r *runner) phases(ctx context.Context) error {
 	if err := r.setUp(ctx); err != nil {
 		return err
 	}
-	for _, phase := range []struct {
+	type phase struct {
 		name string
 		fn   func(context.Context) error
-	}{
-		{"baseline", r.baseline},
-		{"Helm baseline", r.helmBaseline},
-		{"operator start", r.startOperator},
-		{"single tenants", r.solo},
-		{"create", r.create},
-		{"steady state", r.steady},
-		{"plan fan-out", r.fanOut},
-		{"delete", r.delete},
-	} {
+	}
+	var phases []phase
+	if r.cfg.Baseline {
+		phases = append(phases, phase{"baseline", r.baseline}, phase{"Helm baseline", r.helmBaseline})
+	}
+	if r.cfg.Operator {
+		phases = append(phases, phase{"operator start", r.startOperator}, phase{"single tenants", r.solo},
+			phase{"create", r.create}, phase{"steady state", r.steady}, phase{"plan fan-out", r.fanOut})
+		if r.cfg.Delete {
+			phases = append(phases, phase{"delete", r.delete})
+		}
+	}
+	for _, phase := range phases {
 		r.logf("== %s", phase.name)
 		t0 := time.Now()
 		if err := phase.fn(ctx); err != nil {
@@ -245,6 +248,19 @@ func (r *runner) startWatch(ctx context.Context) error {
 
 // setUp creates the products and the plan.
 func (r *runner) setUp(ctx context.Context) error {
+	// The objects of one tenant and of the shared instances, for the results of a run
+	// with or without the baseline.
+	objects, err := r.w.rendered(r.w.tenant(prefixBench, 1))
+	if err != nil {
+		return err
+	}
+	var namespaces []string
+	for _, o := range objects {
+		if o.Kind == render.KindNamespace {
+			namespaces = append(namespaces, o.Name)
+		}
+	}
+	r.res.ObjectsPerTenant, r.res.SharedObjects = len(objects), len(r.w.renderedShared(namespaces))
 	for _, p := range r.w.products {
 		if err := r.c.client.Create(ctx, p.DeepCopy()); err != nil {
 			return err
@@ -411,7 +427,6 @@ func (r *runner) baseline(ctx context.Context) error {
 			return err
 		}
 	}
-	r.res.ObjectsPerTenant = len(objects[1])
 	want, wantShared := r.w.tenantDeployments(n), r.w.sharedDeployments()
 	// With Shared, the shared instances' objects once, as the ApiProduct reconciler makes
 	// them for these tenants' namespaces.
@@ -424,7 +439,6 @@ func (r *runner) baseline(ctx context.Context) error {
 		}
 	}
 	shared := r.w.renderedShared(namespaces)
-	r.res.SharedObjects = len(shared)
 	if len(shared) > 0 {
 		r.logf("applying %d objects of the shared instances in %s", len(shared), strings.Join(r.w.sharedNamespaces(), ", "))
 	}
@@ -455,6 +469,10 @@ func (r *runner) baseline(ctx context.Context) error {
 	r.res.Baseline.Ready = seconds(time.Since(start))
 	r.logf("baseline: %d objects applied in %.1fs, %d Deployments available after %.1fs",
 		r.res.Baseline.Requests, r.res.Baseline.Applied, want+wantShared, r.res.Baseline.Ready)
+	if !r.cfg.Delete {
+		r.logf("baseline: not deleted (-delete=false): the objects go with the cluster")
+		return nil
+	}
 
 	start = time.Now()
 	for _, ns := range r.w.sharedNamespaces() {
