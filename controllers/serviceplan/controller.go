@@ -43,8 +43,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := r.Get(ctx, req.NamespacedName, plan); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	// Only the names are read: the cache's objects, not copies of them (a copy of every
+	// tenant at every recount made the plan's status cost more the more tenants it has).
 	tenants := &tenancyv1alpha1.TenantList{}
-	if err := r.List(ctx, tenants, client.MatchingFields{index.TenantPlan: plan.Name}); err != nil {
+	if err := r.List(ctx, tenants, client.MatchingFields{index.TenantPlan: plan.Name}, client.UnsafeDisableDeepCopy); err != nil {
 		return ctrl.Result{}, fmt.Errorf("listing the tenants of plan %s: %w", plan.Name, err)
 	}
 	names := make([]string, 0, len(tenants.Items))
@@ -100,9 +102,13 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		CreateFunc: func(_ context.Context, e event.TypedCreateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 			enqueue(q, e.Object.(*tenancyv1alpha1.Tenant).Spec.Plan)
 		},
+		// The plan's status names its tenants: only a tenant changing plans changes it, not
+		// every status write of its tenants.
 		UpdateFunc: func(_ context.Context, e event.TypedUpdateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			enqueue(q, e.ObjectOld.(*tenancyv1alpha1.Tenant).Spec.Plan)
-			enqueue(q, e.ObjectNew.(*tenancyv1alpha1.Tenant).Spec.Plan)
+			if old, cur := e.ObjectOld.(*tenancyv1alpha1.Tenant).Spec.Plan, e.ObjectNew.(*tenancyv1alpha1.Tenant).Spec.Plan; old != cur {
+				enqueue(q, old)
+				enqueue(q, cur)
+			}
 		},
 		DeleteFunc: func(_ context.Context, e event.TypedDeleteEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 			if t, ok := e.Object.(*tenancyv1alpha1.Tenant); ok {

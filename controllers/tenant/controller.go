@@ -52,6 +52,8 @@ type Reconciler struct {
 	cache      cache.Cache
 	// watching holds the names of the kinds with a CRD that are watched.
 	watching sync.Map
+	// indexed holds the names of the kinds whose cache has the index.TenantLabel index.
+	indexed sync.Map
 }
 
 // +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=tenants,verbs=get;list;watch;patch
@@ -155,6 +157,23 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if workers < 1 {
 		workers = 8
 	}
+	// A tenant's namespaces and objects are listed through the tenant label index; kinds
+	// with a CRD get it when their watch starts (see watch).
+	ctx := context.Background()
+	for _, o := range []client.Object{&corev1.Namespace{}} {
+		if err := mgr.GetFieldIndexer().IndexField(ctx, o, index.TenantLabel, index.TenantOf); err != nil {
+			return err
+		}
+	}
+	for _, k := range namespacedKinds() {
+		if k.CRD != "" {
+			continue
+		}
+		if err := mgr.GetFieldIndexer().IndexField(ctx, k.New(), index.TenantLabel, index.TenantOf); err != nil {
+			return fmt.Errorf("indexing %s by tenant: %w", k.Name, err)
+		}
+		r.indexed.Store(k.Name, true)
+	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("tenant").
 		WithOptions(controller.Options{MaxConcurrentReconciles: workers}).
@@ -195,6 +214,12 @@ func (r *Reconciler) watch(ctx context.Context, k apply.Kind) {
 	}
 	if _, started := r.watching.LoadOrStore(k.Name, true); started {
 		return
+	}
+	// The index first: adding one to a running informer indexes what it holds already.
+	if err := r.cache.IndexField(ctx, k.New(), index.TenantLabel, index.TenantOf); err != nil {
+		log.FromContext(ctx).Error(err, "indexing a kind whose CRD was installed by tenant (its objects are listed by label instead)", "kind", k.Name)
+	} else {
+		r.indexed.Store(k.Name, true)
 	}
 	if err := r.controller.Watch(source.Kind(r.cache, k.New(), r.byOwner())); err != nil {
 		r.watching.Delete(k.Name)

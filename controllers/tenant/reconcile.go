@@ -17,6 +17,7 @@ import (
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
 	"github.com/openplatform/tenant-operator/internal/apply"
 	"github.com/openplatform/tenant-operator/internal/conditions"
+	"github.com/openplatform/tenant-operator/internal/index"
 	"github.com/openplatform/tenant-operator/internal/quota"
 	"github.com/openplatform/tenant-operator/internal/render"
 )
@@ -115,6 +116,9 @@ func (r *Reconciler) listManaged(ctx context.Context, kind, tenant string, opts 
 		tenancyv1alpha1.LabelManagedBy: tenancyv1alpha1.ManagedByValue,
 		tenancyv1alpha1.LabelTenant:    tenant,
 	})
+	if _, ok := r.indexed.Load(kind); ok {
+		opts = append(opts, client.MatchingFields{index.TenantLabel: tenant})
+	}
 	if err := r.List(ctx, list, opts...); err != nil {
 		if k, _ := apply.KindOf(kind); k.CRD != "" && meta.IsNoMatchError(err) { // not installed: there are none
 			return nil, nil
@@ -152,7 +156,7 @@ func (r *Reconciler) setQuotaStatus(ctx context.Context, t *tenancyv1alpha1.Tena
 		return "", nil
 	}
 	list := &corev1.ResourceQuotaList{}
-	if err := r.List(ctx, list, client.MatchingLabels{tenancyv1alpha1.LabelTenant: t.Name}); err != nil {
+	if err := r.List(ctx, list, client.MatchingLabels{tenancyv1alpha1.LabelTenant: t.Name}, client.MatchingFields{index.TenantLabel: t.Name}); err != nil {
 		return "", fmt.Errorf("listing the quotas of tenant %s: %w", t.Name, err)
 	}
 	var used []corev1.ResourceList

@@ -22,9 +22,23 @@ const (
 	// TenantProduct indexes Tenants by the products they list or run.
 	TenantProduct = "products"
 
+	// TenantLabel indexes objects by their tenant label, so that a tenant's namespaces and
+	// objects are found without looking at every object of the kind in the cache: a label
+	// selector alone makes the cache test each one, and with every pass doing that for
+	// each kind, the cost of a pass grew with the number of tenants.
+	TenantLabel = "metadata.labels.tenant"
+
 	// HTTPRouteCRD is the name of the Gateway API HTTPRoute CRD.
 	HTTPRouteCRD = render.HTTPRouteCRD
 )
+
+// TenantOf is the TenantLabel index's value of an object: its tenant label, if it has one.
+func TenantOf(o client.Object) []string {
+	if t := o.GetLabels()[tenancyv1alpha1.LabelTenant]; t != "" {
+		return []string{t}
+	}
+	return nil
+}
 
 // Setup registers the field indexes the reconcilers use to fan out events.
 func Setup(ctx context.Context, idx client.FieldIndexer) error {
