@@ -7,11 +7,15 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
 )
 
 // TestTenantMetrics: once a tenant is Ready, its readiness, products and quota usage are
-// exported, the time to Ready is observed, and the series go away with the tenant. Not
+// exported, the time to Ready is observed, a move to another plan leaves no series of the
+// old plan or of a quota the new one lacks, and the series go away with the tenant. Not
 // parallel: the time-to-Ready histogram has no tenant label, so a count that grew would
 // prove nothing while other tenants become Ready.
 func TestTenantMetrics(t *testing.T) {
@@ -47,6 +51,25 @@ func TestTenantMetrics(t *testing.T) {
 	eventually(t, 0, func() error {
 		if v := gaugeValue(t, "tenant_operator_tenant_quota_usage_ratio", "tenant", name, "resource", "pods"); v != 0.25 {
 			return fmt.Errorf("tenant_operator_tenant_quota_usage_ratio{resource=pods} = %v, want 0.25 (5 of 20)", v)
+		}
+		return nil
+	})
+
+	// A move to a plan without a quota: the series of the old plan and of the quota go.
+	const otherPlan = "p16-metrics-noquota"
+	noQuota := newPlan(otherPlan, 1)
+	noQuota.Spec.Quota = nil
+	mustCreate(t, noQuota)
+	mustUpdate(t, &tenancyv1alpha1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: name}}, func(tn *tenancyv1alpha1.Tenant) { tn.Spec.Plan = otherPlan })
+	eventually(t, 0, func() error {
+		if v := gaugeValue(t, "tenant_operator_tenant_ready", "tenant", name, "plan", otherPlan); v != 1 {
+			return fmt.Errorf("tenant_operator_tenant_ready{plan=%s} = %v, want 1", otherPlan, v)
+		}
+		if n := seriesFor(t, "tenant_operator_tenant_ready", name); n != 1 {
+			return fmt.Errorf("%d tenant_operator_tenant_ready series for %s, want 1 (none left on plan %s)", n, name, planName)
+		}
+		if n := seriesFor(t, "tenant_operator_tenant_quota_usage_ratio", name); n != 0 {
+			return fmt.Errorf("%d quota usage series for %s on a plan without a quota, want 0", n, name)
 		}
 		return nil
 	})

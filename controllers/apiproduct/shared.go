@@ -66,7 +66,9 @@ func (r *Reconciler) sharedDemandOf(ctx context.Context, p *tenancyv1alpha1.ApiP
 			}
 			plans[t.Spec.Plan] = plan
 		}
-		if plan != nil {
+		// Only a plan that gives the product with tenancy Shared can make a tenant use the
+		// shared instance: the others need no resolving (which copies the plan or tenant).
+		if plan != nil && sharesProduct(plan, p.Name) {
 			if rp, rerr := render.ResolveProduct(t, plan, p); rerr == nil && rp != nil && rp.PlanEntry.Tenancy == tenancyv1alpha1.TenancyShared &&
 				render.SharedCheck(*rp, plan.Name) == nil { // a product that cannot be shared stalls its tenants instead
 				seen[rp.Version.Name] = true
@@ -311,4 +313,14 @@ func (r *Reconciler) event(p *tenancyv1alpha1.ApiProduct, eventType, reason, act
 	if r.Recorder != nil {
 		r.Recorder.Eventf(p, nil, eventType, reason, action, note, args...)
 	}
+}
+
+// sharesProduct reports whether the plan gives the product with tenancy Shared.
+func sharesProduct(plan *tenancyv1alpha1.ServicePlan, product string) bool {
+	for _, pp := range plan.Spec.Products {
+		if pp.Name == product && pp.Tenancy == tenancyv1alpha1.TenancyShared {
+			return true
+		}
+	}
+	return false
 }

@@ -2,6 +2,7 @@ package tenant
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -47,12 +48,32 @@ func init() {
 // not counted again.
 var readySeen sync.Map // types.UID -> struct{}
 
+// recorded holds, by tenant name, the label values of the tenant's series this process set
+// last (a tenantSeries), so that a pass removes exactly the series that went: a delete by
+// partial match looks at every tenant's series, and each pass would cost more the more
+// tenants there are.
+var recorded sync.Map
+
+// tenantSeries are the label values of one tenant's series besides its name.
+type tenantSeries struct {
+	plan     string
+	products bool
+	quota    []string
+}
+
 // recordTenantMetrics updates the tenant's series from its status. wasReady is whether the
 // Ready condition was True before this pass.
 func recordTenantMetrics(t *tenancyv1alpha1.Tenant, wasReady bool, now time.Time) {
+	var prev tenantSeries
+	if v, ok := recorded.Load(t.Name); ok {
+		prev = v.(tenantSeries)
+	}
+	cur := tenantSeries{plan: t.Spec.Plan, products: prev.products}
 	ready := meta.IsStatusConditionTrue(t.Status.Conditions, tenancyv1alpha1.ConditionReady)
 	// A tenant that moved to another plan leaves no series behind on the old one.
-	tenantReady.DeletePartialMatch(prometheus.Labels{"tenant": t.Name})
+	if prev.plan != "" && prev.plan != cur.plan {
+		tenantReady.DeleteLabelValues(t.Name, prev.plan)
+	}
 	v := 0.0
 	if ready {
 		v = 1
@@ -63,9 +84,9 @@ func recordTenantMetrics(t *tenancyv1alpha1.Tenant, wasReady bool, now time.Time
 	if _, err := fmt.Sscanf(t.Status.ProductsReady, "%d/%d", &readyProducts, &totalProducts); err == nil {
 		tenantProductsReady.WithLabelValues(t.Name).Set(float64(readyProducts))
 		tenantProductsTotal.WithLabelValues(t.Name).Set(float64(totalProducts))
+		cur.products = true
 	}
 
-	tenantQuotaUsage.DeletePartialMatch(prometheus.Labels{"tenant": t.Name})
 	if q := t.Status.Quota; q != nil {
 		for name, hard := range q.Hard {
 			if hard.IsZero() {
@@ -73,8 +94,15 @@ func recordTenantMetrics(t *tenancyv1alpha1.Tenant, wasReady bool, now time.Time
 			}
 			used := q.Used[name]
 			tenantQuotaUsage.WithLabelValues(t.Name, string(name)).Set(used.AsApproximateFloat64() / hard.AsApproximateFloat64())
+			cur.quota = append(cur.quota, string(name))
 		}
 	}
+	for _, name := range prev.quota {
+		if !slices.Contains(cur.quota, name) {
+			tenantQuotaUsage.DeleteLabelValues(t.Name, name)
+		}
+	}
+	recorded.Store(t.Name, cur)
 
 	if ready && !wasReady {
 		if _, seen := readySeen.LoadOrStore(t.UID, struct{}{}); !seen {
@@ -85,8 +113,16 @@ func recordTenantMetrics(t *tenancyv1alpha1.Tenant, wasReady bool, now time.Time
 
 // forgetTenantMetrics removes a deleted tenant's series.
 func forgetTenantMetrics(name string, uid types.UID) {
-	for _, v := range []*prometheus.GaugeVec{tenantReady, tenantProductsReady, tenantProductsTotal, tenantQuotaUsage} {
-		v.DeletePartialMatch(prometheus.Labels{"tenant": name})
+	if v, ok := recorded.LoadAndDelete(name); ok {
+		prev := v.(tenantSeries)
+		tenantReady.DeleteLabelValues(name, prev.plan)
+		if prev.products {
+			tenantProductsReady.DeleteLabelValues(name)
+			tenantProductsTotal.DeleteLabelValues(name)
+		}
+		for _, q := range prev.quota {
+			tenantQuotaUsage.DeleteLabelValues(name, q)
+		}
 	}
 	if uid != "" {
 		readySeen.Delete(uid)

@@ -300,6 +300,14 @@ feed:
 
 // waitFor polls done until it reports true, printing its progress every five seconds.
 func (r *runner) waitFor(ctx context.Context, what string, done func() (bool, string, error)) error {
+	return r.waitEvery(ctx, what, 100*time.Millisecond, done)
+}
+
+// scrapeEvery is how often a wait on the operator's metrics scrapes them (see sample).
+const scrapeEvery = time.Second
+
+// waitEvery is waitFor polling every interval.
+func (r *runner) waitEvery(ctx context.Context, what string, interval time.Duration, done func() (bool, string, error)) error {
 	start, lastLog := time.Now(), time.Now()
 	for {
 		ok, progress, err := done()
@@ -316,7 +324,7 @@ func (r *runner) waitFor(ctx context.Context, what string, done func() (bool, st
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("waiting for %s (%s): %w", what, progress, ctx.Err())
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(interval):
 		}
 	}
 }
@@ -848,7 +856,7 @@ func (r *runner) steady(ctx context.Context) error {
 	}
 	// The window holds the whole resync: on a loaded machine the new process may still be
 	// working through its first pass when the window's time is up.
-	err = r.waitFor(ctx, "the restarted operator's first pass", func() (bool, string, error) {
+	err = r.waitEvery(ctx, "the restarted operator's first pass", scrapeEvery, func() (bool, string, error) {
 		m, err := r.op.scrape()
 		if err != nil {
 			return false, "", err
@@ -962,7 +970,7 @@ func (r *runner) fanOut(ctx context.Context) error {
 // waitQuiet waits until the operator's work queue has been empty for two seconds.
 func (r *runner) waitQuiet(ctx context.Context) error {
 	quietSince := time.Time{}
-	return r.waitFor(ctx, "operator idle", func() (bool, string, error) {
+	return r.waitEvery(ctx, "operator idle", scrapeEvery, func() (bool, string, error) {
 		m, err := r.op.scrape()
 		if err != nil {
 			return false, "", err
