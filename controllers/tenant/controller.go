@@ -160,10 +160,8 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	// A tenant's namespaces and objects are listed through the tenant label index; kinds
 	// with a CRD get it when their watch starts (see watch).
 	ctx := context.Background()
-	for _, o := range []client.Object{&corev1.Namespace{}} {
-		if err := mgr.GetFieldIndexer().IndexField(ctx, o, index.TenantLabel, index.TenantOf); err != nil {
-			return err
-		}
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &corev1.Namespace{}, index.TenantLabel, index.TenantOf); err != nil {
+		return fmt.Errorf("indexing Namespaces by tenant: %w", err)
 	}
 	for _, k := range namespacedKinds() {
 		if k.CRD != "" {

@@ -21,7 +21,6 @@ import (
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
 	"github.com/openplatform/tenant-operator/internal/apply"
 	"github.com/openplatform/tenant-operator/internal/conditions"
-	"github.com/openplatform/tenant-operator/internal/index"
 	"github.com/openplatform/tenant-operator/internal/render"
 )
 
@@ -69,7 +68,7 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, t *tenancyv1alpha1.Ten
 	}
 
 	list := &corev1.NamespaceList{}
-	if err := r.List(ctx, list, client.MatchingLabels{tenancyv1alpha1.LabelTenant: t.Name}, client.MatchingFields{index.TenantLabel: t.Name}); err != nil {
+	if err := r.List(ctx, list, ofTenant(t.Name)...); err != nil {
 		return ctrl.Result{}, fmt.Errorf("listing the namespaces of tenant %s: %w", t.Name, err)
 	}
 	if t.Spec.DeletionPolicy == tenancyv1alpha1.DeletionRetain {

@@ -12,7 +12,6 @@ import (
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
 	"github.com/openplatform/tenant-operator/internal/conditions"
-	"github.com/openplatform/tenant-operator/internal/index"
 	"github.com/openplatform/tenant-operator/internal/render"
 )
 
@@ -70,7 +69,7 @@ func (r *Reconciler) classifyNamespaces(ctx context.Context, t *tenancyv1alpha1.
 // unlabelled (see retainNamespaces).
 func (r *Reconciler) pruneNamespaces(ctx context.Context, t *tenancyv1alpha1.Tenant, desired map[string]bool) error {
 	list := &corev1.NamespaceList{}
-	if err := r.List(ctx, list, client.MatchingLabels{tenancyv1alpha1.LabelTenant: t.Name}, client.MatchingFields{index.TenantLabel: t.Name}); err != nil {
+	if err := r.List(ctx, list, ofTenant(t.Name)...); err != nil {
 		return fmt.Errorf("listing the namespaces of tenant %s: %w", t.Name, err)
 	}
 	for i := range list.Items {

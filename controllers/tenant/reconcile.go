@@ -106,6 +106,12 @@ func (r *Reconciler) pruneChildren(ctx context.Context, t *tenancyv1alpha1.Tenan
 	}
 }
 
+// ofTenant selects the objects with the tenant's label, looked up in the tenant label index
+// (registered at setup for Namespaces and the built-in namespaced kinds).
+func ofTenant(tenant string) []client.ListOption {
+	return []client.ListOption{client.MatchingLabels{tenancyv1alpha1.LabelTenant: tenant}, client.MatchingFields{index.TenantLabel: tenant}}
+}
+
 // listManaged lists the objects of a kind that carry the tenant's label.
 func (r *Reconciler) listManaged(ctx context.Context, kind, tenant string, opts ...client.ListOption) ([]client.Object, error) {
 	list, err := apply.NewList(kind)
@@ -156,7 +162,7 @@ func (r *Reconciler) setQuotaStatus(ctx context.Context, t *tenancyv1alpha1.Tena
 		return "", nil
 	}
 	list := &corev1.ResourceQuotaList{}
-	if err := r.List(ctx, list, client.MatchingLabels{tenancyv1alpha1.LabelTenant: t.Name}, client.MatchingFields{index.TenantLabel: t.Name}); err != nil {
+	if err := r.List(ctx, list, ofTenant(t.Name)...); err != nil {
 		return "", fmt.Errorf("listing the quotas of tenant %s: %w", t.Name, err)
 	}
 	var used []corev1.ResourceList

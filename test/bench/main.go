@@ -185,7 +185,8 @@ func defaultConfig() Config {
 }
 
 // checkParts refuses a choice of parts that measures nothing, or that would run the
-// operator on a cluster still holding the baseline's objects.
+// operator on a cluster still holding the baseline's objects. Without the baselines there
+// is no Helm baseline either.
 func (cfg *Config) checkParts() error {
 	switch {
 	case !cfg.Baseline && !cfg.Operator:
