@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
@@ -37,19 +38,20 @@ func main() {
 		os.Exit(renderCommand(os.Args[2:], os.Stdout, os.Stderr))
 	}
 	var (
-		metricsAddr     string
-		metricsSecure   bool
-		metricsCertPath string
-		metricsCertName string
-		metricsCertKey  string
-		enableHTTP2     bool
-		probeAddr       string
-		pprofAddr       string
-		leaderElect     bool
-		leaderElectNS   string
-		leaseDuration   time.Duration
-		renewDeadline   time.Duration
-		retryPeriod     time.Duration
+		metricsAddr      string
+		metricsSecure    bool
+		metricsCertPath  string
+		metricsCertName  string
+		metricsCertKey   string
+		enableHTTP2      bool
+		probeAddr        string
+		pprofAddr        string
+		leaderElect      bool
+		leaderElectNS    string
+		leaseDuration    time.Duration
+		renewDeadline    time.Duration
+		retryPeriod      time.Duration
+		reconcileTimeout time.Duration
 
 		operatorNamespace string
 		tenantConcurrency int
@@ -83,6 +85,9 @@ func main() {
 	flag.IntVar(&revisionHistory, "revision-history", 5,
 		"How many revisions of a product's versions that no tenant runs are kept in --operator-namespace, newest first, "+
 			"besides every revision a tenant runs or a rollout may return to.")
+	flag.DurationVar(&reconcileTimeout, "reconcile-timeout", 2*time.Minute,
+		"The longest one reconcile may take: its requests are then cancelled and the object is retried with backoff, "+
+			"so a request that never returns cannot hold an object's reconciles forever. 0: no limit.")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -91,6 +96,10 @@ func main() {
 
 	if operatorNamespace == "" {
 		setupLog.Error(nil, "--operator-namespace must not be empty")
+		os.Exit(1)
+	}
+	if reconcileTimeout < 0 {
+		setupLog.Error(nil, "--reconcile-timeout must not be negative (0: no limit)", "reconcileTimeout", reconcileTimeout)
 		os.Exit(1)
 	}
 	if err := leaseTimings(leaseDuration, renewDeadline, retryPeriod); err != nil {
@@ -115,6 +124,7 @@ func main() {
 		Cache:                         controllers.CacheOptions(operatorNamespace),
 		Client:                        controllers.ClientOptions(),
 		Metrics:                       metricsOpts,
+		Controller:                    config.Controller{ReconciliationTimeout: reconcileTimeout},
 		HealthProbeBindAddress:        probeAddr,
 		PprofBindAddress:              pprofAddr,
 		LeaderElection:                leaderElect,

@@ -189,15 +189,16 @@ func vmHWM(pid int) int64 {
 	return 0
 }
 
-// saveHeapProfile writes the operator's heap profile (go tool pprof reads it).
-func (o *operator) saveHeapProfile(path string) error {
-	resp, err := http.Get(o.pprofURL + "heap")
+// saveProfile writes one of the operator's profiles: "heap" (go tool pprof reads it), or
+// "goroutine?debug=2" (every goroutine's stack, as text).
+func (o *operator) saveProfile(profile, path string) error {
+	resp, err := http.Get(o.pprofURL + profile)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %sheap: %s", o.pprofURL, resp.Status)
+		return fmt.Errorf("GET %s%s: %s", o.pprofURL, profile, resp.Status)
 	}
 	f, err := os.Create(path)
 	if err != nil {

@@ -55,6 +55,8 @@ type runner struct {
 	readyMu   sync.Mutex
 	created   map[string]time.Time
 	ready     map[string]time.Time
+	// stalls counts the waits that stopped progressing (see stallAfter).
+	stalls int
 }
 
 // run performs the whole benchmark. It returns the result even when a check failed, with
@@ -306,9 +308,14 @@ func (r *runner) waitFor(ctx context.Context, what string, done func() (bool, st
 // scrapeEvery is how often a wait on the operator's metrics scrapes them (see sample).
 const scrapeEvery = time.Second
 
+// stallAfter is how long a wait's progress may stay the same before the benchmark saves the
+// operator's goroutines, once per wait, to show what it is stuck on.
+const stallAfter = 2 * time.Minute
+
 // waitEvery is waitFor polling every interval.
 func (r *runner) waitEvery(ctx context.Context, what string, interval time.Duration, done func() (bool, string, error)) error {
 	start, lastLog := time.Now(), time.Now()
+	last, changed, dumped := "", time.Now(), false
 	for {
 		ok, progress, err := done()
 		if err != nil {
@@ -316,6 +323,18 @@ func (r *runner) waitEvery(ctx context.Context, what string, interval time.Durat
 		}
 		if ok {
 			return nil
+		}
+		if progress != last {
+			last, changed = progress, time.Now()
+		} else if !dumped && r.op != nil && time.Since(changed) >= stallAfter {
+			dumped = true
+			r.stalls++
+			path := filepath.Join(r.cfg.Out, fmt.Sprintf("stall-%d-goroutines.txt", r.stalls))
+			if err := r.op.saveProfile("goroutine?debug=2", path); err != nil {
+				r.logf("  %s: no progress for %s; saving the operator's goroutines failed: %v", what, stallAfter, err)
+			} else {
+				r.logf("  %s: no progress for %s; the operator's goroutines are in %s", what, stallAfter, path)
+			}
 		}
 		if time.Since(lastLog) >= 5*time.Second {
 			r.logf("  %s: %s (%s)", what, progress, since(start))
@@ -644,7 +663,7 @@ func (r *runner) create(ctx context.Context) error {
 	r.res.Create.PeakRSS, r.res.Create.PeakHeap = rss, heap
 	r.res.notePeaks(rss, heap)
 	// Where the memory is when the last tenant became Ready: go tool pprof -top <file>.
-	if err := r.op.saveHeapProfile(filepath.Join(r.cfg.Out, "operator-heap.pprof")); err != nil {
+	if err := r.op.saveProfile("heap", filepath.Join(r.cfg.Out, "operator-heap.pprof")); err != nil {
 		r.logf("saving the operator's heap profile: %v", err)
 	}
 	r.logf("all %d Ready after %.1fs (p50 %.1fs, p99 %.1fs); the operator sent %d requests, %d mutating",

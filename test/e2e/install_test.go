@@ -861,6 +861,7 @@ resources:
 logLevel: debug
 metrics: {port: 9090}
 tenantConcurrency: 16
+reconcileTimeout: 90s
 nodeSelector: {node-role.example/platform: "true"}
 tolerations:
 - {key: dedicated, operator: Equal, value: platform, effect: NoSchedule}
@@ -886,7 +887,7 @@ affinity:
 			res.Limits.Cpu().String() != "2" || res.Limits.Memory().String() != "1Gi" {
 			t.Errorf("resources %+v, want requests 200m/100Mi and limits 2/1Gi", res)
 		}
-		for _, arg := range []string{"--leader-elect", "--zap-log-level=debug", "--metrics-bind-address=:9090", "--tenant-concurrency=16"} {
+		for _, arg := range []string{"--leader-elect", "--zap-log-level=debug", "--metrics-bind-address=:9090", "--tenant-concurrency=16", "--reconcile-timeout=90s"} {
 			if !slices.Contains(c.Args, arg) {
 				t.Errorf("args %q lack %s", c.Args, arg)
 			}
