@@ -52,6 +52,8 @@ type Reconciler struct {
 	RevisionHistory int
 	// now is the clock of the rollout (time.Now unless a test sets it).
 	now func() time.Time
+	// batch spaces the recounts that tenant changes trigger by how long the last one took.
+	batch inuse.Batcher
 }
 
 // +kubebuilder:rbac:groups=tenancy.openplatform.io,resources=apiproducts,verbs=get;list;watch;patch
@@ -63,15 +65,19 @@ type Reconciler struct {
 
 // Reconcile computes the product's status from the tenants that use it.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	start := time.Now()
 	p := &tenancyv1alpha1.ApiProduct{}
 	if err := r.Get(ctx, req.NamespacedName, p); err != nil {
 		if apierrors.IsNotFound(err) {
 			forgetRolloutMetrics(req.Name)
+			r.batch.Forget(req.Name)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	// The cache's own tenants, not copies (with thousands of tenants, copying them was most
+	// of a pass): everything below only reads them.
 	tenants := &tenancyv1alpha1.TenantList{}
-	if err := r.List(ctx, tenants, client.MatchingFields{index.TenantProduct: p.Name}); err != nil {
+	if err := r.List(ctx, tenants, client.MatchingFields{index.TenantProduct: p.Name}, client.UnsafeDisableDeepCopy); err != nil {
 		return ctrl.Result{}, fmt.Errorf("listing the tenants of product %s: %w", p.Name, err)
 	}
 	perVersion := map[string]int32{}
@@ -137,6 +143,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			Reason: cond.Reason, Message: cond.Message, ObservedGeneration: p.Generation})
 	}
 	p.Status.ObservedGeneration = p.Generation
+	// How long the pass took without its status write: the next recount a tenant triggers
+	// waits ten times that (inuse.Batcher).
+	r.batch.Observe(p.Name, time.Since(start))
 	if !equality.Semantic.DeepEqual(orig.Status, p.Status) {
 		// The rollout's state is written with the resourceVersion it was computed from: a
 		// pass that read a stale product must not overwrite what a newer one decided.
@@ -279,7 +288,7 @@ func (r *Reconciler) recordEvents(p *tenancyv1alpha1.ApiProduct, tenants []tenan
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	enqueue := func(q workqueue.TypedRateLimitingInterface[reconcile.Request], t *tenancyv1alpha1.Tenant) {
 		for _, name := range index.TenantProducts(t) {
-			q.AddAfter(reconcile.Request{NamespacedName: types.NamespacedName{Name: name}}, inuse.StatusBatchDelay)
+			q.AddAfter(reconcile.Request{NamespacedName: types.NamespacedName{Name: name}}, r.batch.Delay(name))
 		}
 	}
 	tenantEvents := handler.TypedFuncs[client.Object, reconcile.Request]{

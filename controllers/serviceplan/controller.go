@@ -120,7 +120,10 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Named("serviceplan").
 		For(&tenancyv1alpha1.ServicePlan{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&tenancyv1alpha1.Tenant{}, tenantEvents, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&tenancyv1alpha1.ApiProduct{}, handler.EnqueueRequestsFromMapFunc(r.plansForProduct)).
+		// The plan's status reads its products' spec and whether they exist, not their status,
+		// which every tenant's progress rewrites.
+		Watches(&tenancyv1alpha1.ApiProduct{}, handler.EnqueueRequestsFromMapFunc(r.plansForProduct),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Complete(r)
 }
 

@@ -144,14 +144,18 @@ func ResolveProducts(t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePla
 // the state of its other products. It returns nil when the tenant does not have the product.
 func ResolveProduct(t *tenancyv1alpha1.Tenant, plan *tenancyv1alpha1.ServicePlan, p *tenancyv1alpha1.ApiProduct) (*Resolved, *ResolveError) {
 	// Resolve it alone: the products are picked from spec.products, else from the plan.
+	// Shallow copies with their own products list: ResolveProducts only reads, and a
+	// product's status recount resolves every tenant of the product.
 	tt, pp := t, plan
 	if len(t.Spec.Products) > 0 {
-		tt = t.DeepCopy()
+		c := *t
+		tt = &c
 		if tt.Spec.Products = only(t.Spec.Products, p.Name, func(w tenancyv1alpha1.TenantProduct) string { return w.Name }); len(tt.Spec.Products) == 0 {
 			return nil, nil
 		}
 	} else {
-		pp = plan.DeepCopy()
+		c := *plan
+		pp = &c
 		if pp.Spec.Products = only(plan.Spec.Products, p.Name, func(w tenancyv1alpha1.PlanProduct) string { return w.Name }); len(pp.Spec.Products) == 0 {
 			return nil, nil
 		}
