@@ -463,7 +463,7 @@ func (r *runner) helmBaseline(ctx context.Context) error {
 			return err
 		}
 	}
-	err = parallel(ctx, r.cfg.Concurrency, n, func(ctx context.Context, i int) error { return install(ctx, releases[i]) })
+	err = r.inParallel(ctx, "Helm releases installed", r.cfg.Concurrency, n, func(ctx context.Context, i int) error { return install(ctx, releases[i]) })
 	if err != nil {
 		return err
 	}
@@ -495,7 +495,7 @@ func (r *runner) helmBaseline(ctx context.Context) error {
 		_, _, err := h.run(ctx, "uninstall", rel.name, "--namespace", helmReleaseNamespace)
 		return err
 	}
-	err = parallel(ctx, r.cfg.Concurrency, n, func(ctx context.Context, i int) error { return uninstall(ctx, releases[i]) })
+	err = r.inParallel(ctx, "Helm releases uninstalled", r.cfg.Concurrency, n, func(ctx context.Context, i int) error { return uninstall(ctx, releases[i]) })
 	if err != nil {
 		return err
 	}

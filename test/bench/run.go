@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -133,8 +134,10 @@ func (r *runner) phases(ctx context.Context) error {
 		}
 		r.logf("(%s took %s)", phase.name, since(t0))
 	}
-	rss, heap := r.op.peaks()
-	r.res.notePeaks(rss, heap)
+	if r.op != nil { // not started in a part without the operator
+		rss, heap := r.op.peaks()
+		r.res.notePeaks(rss, heap)
+	}
 	return nil
 }
 
@@ -270,6 +273,37 @@ func (r *runner) setUp(ctx context.Context) error {
 	}
 	return r.c.client.Create(ctx, r.w.plan.DeepCopy())
 }
+
+// inParallel is parallel with a progress line every progressEvery: the baseline's applies
+// and Helm's installs of 10,000 tenants take many minutes.
+func (r *runner) inParallel(ctx context.Context, what string, workers, n int, fn func(ctx context.Context, i int) error) error {
+	var done atomic.Int64
+	start, stop := time.Now(), make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		tick := time.NewTicker(progressEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				r.logf("  %s: %d/%d (%s)", what, done.Load(), n, since(start))
+			}
+		}
+	})
+	defer func() {
+		close(stop)
+		wg.Wait()
+	}()
+	return parallel(ctx, workers, n, func(ctx context.Context, i int) error {
+		defer done.Add(1)
+		return fn(ctx, i)
+	})
+}
+
+// progressEvery is how often inParallel reports.
+const progressEvery = 10 * time.Second
 
 // parallel runs fn for the tenants 1..n of prefix with the given number of workers and
 // returns the first error.
@@ -477,7 +511,7 @@ func (r *runner) baseline(ctx context.Context) error {
 			return fmt.Errorf("applying %s %s/%s: %w", o.Kind, o.Namespace, o.Name, err)
 		}
 	}
-	err := parallel(ctx, r.cfg.Concurrency, n, func(ctx context.Context, i int) error {
+	err := r.inParallel(ctx, "baseline tenants applied", r.cfg.Concurrency, n, func(ctx context.Context, i int) error {
 		for _, o := range objects[i] {
 			if err := r.c.client.Apply(ctx, o.Apply, client.FieldOwner(baselineFieldManager), client.ForceOwnership); err != nil {
 				return fmt.Errorf("applying %s %s/%s: %w", o.Kind, o.Namespace, o.Name, err)
@@ -507,7 +541,7 @@ func (r *runner) baseline(ctx context.Context) error {
 			return err
 		}
 	}
-	err = parallel(ctx, r.cfg.Concurrency, n, func(ctx context.Context, i int) error {
+	err = r.inParallel(ctx, "baseline tenants deleted", r.cfg.Concurrency, n, func(ctx context.Context, i int) error {
 		for _, o := range objects[i] {
 			if o.Kind != render.KindNamespace && o.Namespace != "" {
 				continue // goes with its namespace
@@ -551,7 +585,7 @@ func (r *runner) startOperator(ctx context.Context) error {
 // createTenants creates the tenants from..to of prefix with 16 parallel clients, noting
 // when each create was sent.
 func (r *runner) createTenants(ctx context.Context, prefix string, from, to int) error {
-	return parallel(ctx, 16, to-from+1, func(ctx context.Context, i int) error {
+	return r.inParallel(ctx, "tenants created", 16, to-from+1, func(ctx context.Context, i int) error {
 		t := r.w.tenant(prefix, from+i-1)
 		r.readyMu.Lock()
 		r.created[t.Name] = time.Now()
@@ -1048,7 +1082,7 @@ func (r *runner) delete(ctx context.Context) error {
 // deleteTenants deletes tenants from..to of prefix and waits until the Tenants and their
 // namespaces are gone.
 func (r *runner) deleteTenants(ctx context.Context, prefix string, from, to int) error {
-	err := parallel(ctx, 16, to-from+1, func(ctx context.Context, i int) error {
+	err := r.inParallel(ctx, "tenants deleted", 16, to-from+1, func(ctx context.Context, i int) error {
 		t := r.w.tenant(prefix, from+i-1)
 		return client.IgnoreNotFound(r.c.client.Delete(ctx, t))
 	})
