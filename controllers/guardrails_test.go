@@ -343,7 +343,7 @@ func TestGuardrails(t *testing.T) {
 		} {
 			t.Run("refused: "+c.name, func(t *testing.T) {
 				eventually(t, 0, func() error {
-					return wantForbidden(c.as.Create(testCtx, c.pdb, client.DryRunAll), "PodDisruptionBudget gr-a/"+c.pdb.Name+" "+platforms)
+					return wantForbidden(c.as.Create(testCtx, c.pdb.DeepCopy(), client.DryRunAll), "PodDisruptionBudget gr-a/"+c.pdb.Name+" "+platforms)
 				})
 			})
 		}
