@@ -978,6 +978,7 @@ affinity:
 		{"metrics on the health port", "/metrics/port", []string{"metrics.port=8081"}},
 		{"metrics.secure not a boolean", "/metrics/secure", []string{"metrics.secure=maybe"}},
 		{"misspelt value", "replica", []string{"replica=2"}},
+		{"reconcileTimeout not a duration", "/reconcileTimeout", []string{"reconcileTimeout=2 minutes"}},
 	} {
 		t.Run("refused: "+tc.name, func(t *testing.T) {
 			var args []string
