@@ -7,10 +7,10 @@ import (
 
 // Recount factors: a status recount after a tenant change waits at least StatusBatchDelay,
 // and at least recountFactor times as long as the object's last recount took, up to
-// MaxBatchDelay. A recount reads every tenant of the plan or product, so with thousands of
-// tenants it takes long enough that recounting once a second would spend a large share of a
-// core on it; waiting ten times its duration keeps it under a tenth of one worker's time,
-// whatever the number of tenants.
+// MaxBatchDelay. The ApiProduct reconciler uses it: its pass reads and resolves every tenant
+// of the product, so with thousands of tenants recounting once a second spent a large share
+// of a core; waiting ten times the pass keeps it under a tenth of its worker's time, whatever
+// the number of tenants. (A plan's recount only counts names and keeps StatusBatchDelay.)
 const (
 	recountFactor = 10
 	MaxBatchDelay = 30 * time.Second
