@@ -126,6 +126,14 @@ func (r *runner) phases(ctx context.Context) error {
 			phases = append(phases, phase{"delete", r.delete})
 		}
 	}
+	// The peaks are recorded even when a phase fails or the run times out: a long run
+	// that does not finish still reports how much memory it took.
+	defer func() {
+		if r.op != nil { // not started in a part without the operator
+			rss, heap := r.op.peaks()
+			r.res.notePeaks(rss, heap)
+		}
+	}()
 	for _, phase := range phases {
 		r.logf("== %s", phase.name)
 		t0 := time.Now()
@@ -133,10 +141,6 @@ func (r *runner) phases(ctx context.Context) error {
 			return fmt.Errorf("%s: %w", phase.name, err)
 		}
 		r.logf("(%s took %s)", phase.name, since(t0))
-	}
-	if r.op != nil { // not started in a part without the operator
-		rss, heap := r.op.peaks()
-		r.res.notePeaks(rss, heap)
 	}
 	return nil
 }
