@@ -3,6 +3,7 @@ package apply
 import (
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -140,12 +141,44 @@ func sameValue(a, b any) bool {
 		if av == bv {
 			return true
 		}
-		aq, err1 := resource.ParseQuantity(av)
-		bq, err2 := resource.ParseQuantity(bv)
-		return err1 == nil && err2 == nil && aq.Cmp(bq) == 0
+		aq, ok := quantity(av)
+		if !ok {
+			return false
+		}
+		bq, ok := quantity(bv)
+		return ok && aq.Cmp(bq) == 0
 	default:
 		return reflect.DeepEqual(numeric(a), numeric(b))
 	}
+}
+
+// maxQuantityLength and maxExponentDigits bound the strings compared as quantities.
+// resource.ParseQuantity computes 10^n exactly for a decimal exponent n, so a string that
+// only reads as a quantity, such as the applied-hash annotation 33605e2222045540 (a hex
+// hash made of digits and one e), kept a worker busy for as long as the 10,000-tenant
+// benchmark ran and the manager's heap grew by gigabytes. Every quantity the operator
+// writes or the API server writes back has an exponent of at most two digits (e18 is exa)
+// and is far shorter than 64 characters, the plans' own limit.
+const (
+	maxQuantityLength = 64
+	maxExponentDigits = 2
+)
+
+// quantity parses s as a resource quantity, refusing without parsing it a string longer
+// than maxQuantityLength or with a decimal exponent of more than maxExponentDigits digits.
+func quantity(s string) (resource.Quantity, bool) {
+	if len(s) > maxQuantityLength {
+		return resource.Quantity{}, false
+	}
+	if i := strings.IndexAny(s, "eE"); i >= 0 {
+		// "E" and "Ei" are suffixes (exa, exbi); "e3", "E+3" and "e-3" are exponents.
+		exp := strings.TrimLeft(s[i+1:], "+-")
+		if len(exp) > maxExponentDigits {
+			return resource.Quantity{}, false
+		}
+	}
+	q, err := resource.ParseQuantity(s)
+	return q, err == nil
 }
 
 // empty reports whether v is missing, an empty string, an empty map or an empty list.
