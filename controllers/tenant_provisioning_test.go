@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
+	"github.com/openplatform/tenant-operator/internal/apply"
 )
 
 // TestTenantBecomesReadyWithEveryObject: a tenant on a full plan gets every object of the
@@ -398,6 +399,27 @@ func TestDeletedOrEditedChildIsRestored(t *testing.T) {
 		q.Spec.Hard[corev1.ResourceRequestsCPU] = resource.MustParse("100")
 	}, client.FieldOwner("someone-else"))
 	waitQuota(t, name, "requests.cpu", "4", "pods", "20")
+
+	// The same with a string in the edited object that only reads as a quantity, and an
+	// enormous one (33605 × 10^2222045540; a hex hash can look like that): the operator
+	// compares it as a string and sets the quota back.
+	if err := get(rq, name, "tenant-quota"); err != nil {
+		t.Fatal(err)
+	}
+	mustUpdate(t, rq, func(q *corev1.ResourceQuota) {
+		q.Annotations[apply.AnnotationHash] = "33605e2222045540"
+		q.Spec.Hard[corev1.ResourceRequestsCPU] = resource.MustParse("100")
+	}, client.FieldOwner("someone-else"))
+	waitQuota(t, name, "requests.cpu", "4", "pods", "20")
+	eventually(t, 0, func() error {
+		if err := get(rq, name, "tenant-quota"); err != nil {
+			return err
+		}
+		if h := rq.Annotations[apply.AnnotationHash]; h == "33605e2222045540" {
+			return fmt.Errorf("the quota's %s is still the edited %s", apply.AnnotationHash, h)
+		}
+		return nil
+	})
 
 	// A deleted ClusterRoleBinding comes back.
 	crb := &rbacv1.ClusterRoleBinding{}
