@@ -16,7 +16,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenancyv1alpha1 "github.com/openplatform/tenant-operator/api/v1alpha1"
-	tenantcontroller "github.com/openplatform/tenant-operator/controllers/tenant"
 )
 
 // TestTenantEvents: a tenant's Events tell its story, one Event per real change: each
@@ -97,7 +96,7 @@ func TestTenantEvents(t *testing.T) {
 		want = append(want, wantEvent{"Normal", "NamespaceDeleted", "Deleted namespace " + ns + ": the tenant is being deleted"})
 	}
 	waitEvents(t, name, want...)
-	noNewEvents(t, name, tenantcontroller.NamespaceGoneRequeue+time.Second, want...)
+	noNewEvents(t, name, testNamespaceGonePoll+time.Second, want...)
 	removeFinalizers(t, name)
 }
 

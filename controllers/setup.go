@@ -7,6 +7,7 @@ package controllers
 
 import (
 	"context"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -88,6 +89,9 @@ type Options struct {
 	// RevisionHistory is how many product revisions no tenant runs are kept per product
 	// (default 5).
 	RevisionHistory int
+	// NamespaceGonePoll is how often a deleting tenant checks that its namespaces are gone,
+	// besides the namespace watch (default tenant.NamespaceGoneRequeue, a minute).
+	NamespaceGonePoll time.Duration
 }
 
 // Setup registers the indexes and every reconciler with the manager.
@@ -104,6 +108,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		Recorder:          mgr.GetEventRecorder("tenant-operator"),
 		Concurrency:       opts.TenantConcurrency,
 		OperatorNamespace: opts.OperatorNamespace,
+		NamespaceGonePoll: opts.NamespaceGonePoll,
 	}).SetupWithManager(mgr); err != nil {
 		return err
 	}

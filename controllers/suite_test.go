@@ -66,6 +66,11 @@ const defaultTimeout = 20 * time.Second
 // testOperatorNamespace is the operator's namespace as the test manager is told it: reserved.
 const testOperatorNamespace = "tenant-operator-system"
 
+// testNamespaceGonePoll is how often the suite's deleting tenants check their namespaces
+// (the default is a minute): envtest has no namespace controller, so their namespaces stay
+// terminating and the checks are the only passes a test of them can wait for.
+const testNamespaceGonePoll = 2 * time.Second
+
 var (
 	// k8s is a direct (uncached) client: what a user with kubectl would see.
 	k8s client.Client
@@ -218,7 +223,7 @@ func startManager(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme)
 		cancel()
 		return nil, fmt.Errorf("creating the manager: %w", err)
 	}
-	if err := Setup(mgrCtx, mgr, Options{OperatorNamespace: testOperatorNamespace}); err != nil {
+	if err := Setup(mgrCtx, mgr, Options{OperatorNamespace: testOperatorNamespace, NamespaceGonePoll: testNamespaceGonePoll}); err != nil {
 		cancel()
 		return nil, fmt.Errorf("setting up the controllers: %w", err)
 	}

@@ -46,6 +46,9 @@ type Reconciler struct {
 	// OperatorNamespace is the operator's own namespace, reserved: it never becomes a
 	// tenant namespace.
 	OperatorNamespace string
+	// NamespaceGonePoll is how often a deleting tenant checks that its namespaces are gone
+	// besides the namespace watch (default NamespaceGoneRequeue).
+	NamespaceGonePoll time.Duration
 
 	// controller and cache start the watches of kinds whose CRD is installed after start.
 	controller controller.Controller
