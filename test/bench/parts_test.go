@@ -53,6 +53,15 @@ func TestPartMarkdown(t *testing.T) {
 			t.Errorf("the operator part's results show %q:\n%s", absent, md)
 		}
 	}
+	// A run stopped during the fan-out reports neither the fan-out nor the deletion as
+	// taking no time.
+	op.FanOut.Wall, op.Delete.Wall = 0, 0
+	md = op.Markdown()
+	for _, want := range []string{"| plan quota change: all tenants' quotas updated | did not finish |", "| delete all 10000 tenants until they and their namespaces are gone | did not finish |"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("the results of a run stopped in the fan-out lack %q:\n%s", want, md)
+		}
+	}
 	base := &Result{Tenancy: "Dedicated", Auth: "None", Setup: Setup{Tenants: 10000}, Skipped: []string{"operator", "delete"}}
 	base.Baseline.Ready = 1300
 	md = base.Markdown()

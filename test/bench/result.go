@@ -267,6 +267,9 @@ func (r *Result) Markdown() string {
 	b.WriteString("| measure | result | target |\n|---|---|---|\n")
 	row := func(name, value, target string) { fmt.Fprintf(&b, "| %s | %s | %s |\n", name, value, target) }
 	ran := func(part string) bool { return !slices.Contains(r.Skipped, part) }
+	// A phase the run did not get to the end of (it failed, timed out or was interrupted)
+	// has no time: it is not a phase that took none.
+	const unfinished = "did not finish"
 	if ran("operator") {
 		row(fmt.Sprintf("wall time until all %d tenants Ready (T_operator)", s.Tenants), fmt.Sprintf("%.1f s", r.Create.Wall), "")
 		row(fmt.Sprintf("wall time until the plan's and products' status count all %d tenants", s.Tenants), fmt.Sprintf("%.1f s", r.Create.StatusCounted), "")
@@ -320,11 +323,17 @@ func (r *Result) Markdown() string {
 			fmt.Sprintf("**%d** (of %d requests)", r.Steady.Requests.Mutating, r.Steady.Requests.Total), "0")
 		row("the operator's writes in the steady-state window (API server audit log)", formatWrites(r.Steady.Writes), "none")
 		row("operator peak RSS / peak Go heap in use", fmt.Sprintf("**%s** / %s", mib(float64(r.PeakRSS)), mib(r.PeakHeap)), "RSS ≤ 200 MiB")
-		row("plan quota change: all tenants' quotas updated", fmt.Sprintf("%.1f s, %d mutating requests, %d conflicts",
-			r.FanOut.Wall, r.FanOut.Requests.Mutating, r.FanOut.Requests.Conflicts), "")
+		fanOut := unfinished
+		if r.FanOut.Wall > 0 {
+			fanOut = fmt.Sprintf("%.1f s, %d mutating requests, %d conflicts", r.FanOut.Wall, r.FanOut.Requests.Mutating, r.FanOut.Requests.Conflicts)
+		}
+		row("plan quota change: all tenants' quotas updated", fanOut, "")
 	}
 	if ran("operator") && ran("delete") {
-		del := fmt.Sprintf("%.1f s", r.Delete.Wall)
+		del := unfinished
+		if r.Delete.Wall > 0 {
+			del = fmt.Sprintf("%.1f s", r.Delete.Wall)
+		}
 		if ran("baseline") {
 			del += fmt.Sprintf(" (baseline: %.1f s)", r.Baseline.Deleted)
 		}
