@@ -25,8 +25,10 @@ type cluster struct {
 	// auditLog is the API server's audit log of writes (see auditPolicy).
 	auditLog string
 	nodes    int
-	cfg      *rest.Config
-	client   client.Client
+	// keepLogsIn, when set, is where stop keeps the cluster's logs before deleting it.
+	keepLogsIn string
+	cfg        *rest.Config
+	client     client.Client
 }
 
 // podsPerNode keeps simulated nodes below kwok's default capacity of 110 Pods.
@@ -51,6 +53,9 @@ func startCluster(ctx context.Context, cfg Config, pods int, log io.Writer) (*cl
 			Env:        []string{fmt.Sprintf("NODES=%d", nodes), "CREATE_ARGS=--disable-qps-limits " + audit},
 		},
 		nodes: nodes,
+	}
+	if cfg.KeepClusterLogs {
+		c.keepLogsIn = filepath.Join(cfg.Out, "cluster-logs")
 	}
 	c.auditLog = filepath.Join(harness.KwokWorkdir(c.Root), "clusters", c.Name, "logs", "audit.log")
 	start := time.Now()
@@ -82,6 +87,13 @@ func startCluster(ctx context.Context, cfg Config, pods int, log io.Writer) (*cl
 // stop deletes the cluster. It does not use the run's context, so it also works after
 // an interrupt.
 func (c *cluster) stop() {
+	if c.keepLogsIn != "" {
+		n, err := keepFiles(filepath.Dir(c.auditLog), c.keepLogsIn, "*.log")
+		if err != nil {
+			fmt.Fprintf(c.Log, "bench: keeping the logs of cluster %s: %v\n", c.Name, err)
+		}
+		fmt.Fprintf(c.Log, "bench: kept %d log files of cluster %s in %s\n", n, c.Name, c.keepLogsIn)
+	}
 	if err := c.Down(); err != nil {
 		fmt.Fprintf(c.Log, "bench: deleting cluster %s: %v\n", c.Name, err)
 	}
@@ -96,3 +108,45 @@ func scheme() *runtime.Scheme {
 
 // since is a duration rounded for humans.
 func since(t time.Time) time.Duration { return time.Since(t).Round(100 * time.Millisecond) }
+
+// keepFiles hard-links the files of dir matching pattern into to (made if missing), or
+// copies them where a link is not possible (another file system), and returns how many it
+// kept. A file already in to is replaced.
+func keepFiles(dir, to, pattern string) (int, error) {
+	files, err := filepath.Glob(filepath.Join(dir, pattern))
+	if err != nil {
+		return 0, err
+	}
+	if err := os.MkdirAll(to, 0o755); err != nil {
+		return 0, err
+	}
+	kept := 0
+	for _, f := range files {
+		dst := filepath.Join(to, filepath.Base(f))
+		_ = os.Remove(dst)
+		if err := os.Link(f, dst); err != nil {
+			if err := copyFile(f, dst); err != nil {
+				return kept, err
+			}
+		}
+		kept++
+	}
+	return kept, nil
+}
+
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(to)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}

@@ -69,6 +69,7 @@ func main() {
 	flag.StringVar(&cfg.Out, "out", cfg.Out, "Directory for results.md, results.json and the operator's logs.")
 	flag.StringVar(&cfg.Manager, "manager", cfg.Manager, "The operator binary.")
 	flag.BoolVar(&cfg.KeepCluster, "keep-cluster", false, "Leave the cluster running afterwards (its name and kubeconfig are printed).")
+	flag.BoolVar(&cfg.KeepClusterLogs, "keep-cluster-logs", false, "Before deleting the cluster, keep its logs (API server audit logs, rotated ones too, and each component's log) in <out>/cluster-logs, hard-linked where possible: what a phase's requests were, after the run.")
 	flag.StringVar(&cfg.Tenancy, "tenancy", cfg.Tenancy, "The plan's tenancy of its products: Dedicated (each tenant its own Deployments) or Shared (one shared instance per product version serves every tenant; needs -auth None, the default then).")
 	flag.StringVar(&cfg.Auth, "auth", cfg.Auth, "The products' auth.type: APIKey or None; empty: the sample's (APIKey) with -tenancy Dedicated, None with Shared (the bench cluster has no gateway to check keys for a shared instance).")
 	flag.BoolVar(&cfg.HelmBaseline, "helm-baseline", cfg.HelmBaseline, "After the plain baseline, install one Helm release per tenant (the same objects, -concurrency at a time; no --wait, the benchmark waits for the Deployments), count Helm's requests, uninstall them (T_helm).")
@@ -142,6 +143,9 @@ type Config struct {
 	Root                string
 	ClusterName         string
 	KeepCluster         bool
+	// KeepClusterLogs links (or copies) the cluster's logs, rotated audit logs included,
+	// into Out/cluster-logs before the cluster is deleted.
+	KeepClusterLogs bool
 	// Tenancy is the plan's tenancy of its products: Dedicated or Shared.
 	Tenancy string
 	// Auth is the products' auth.type; "" keeps the sample's (APIKey) with Dedicated and
