@@ -94,6 +94,18 @@ func TestBenchSmall(t *testing.T) {
 	if res.PeakRSS == 0 || res.PeakHeap == 0 {
 		t.Errorf("peak RSS %d, peak heap %.0f: memory was not sampled", res.PeakRSS, res.PeakHeap)
 	}
+	phases := map[string]phaseMemory{}
+	for _, p := range res.Memory {
+		phases[p.Phase] = p
+		if p.PeakRSS > res.PeakRSS || p.PeakHeap > res.PeakHeap {
+			t.Errorf("the %s phase peaked at %d bytes RSS and %.0f of heap, above the whole run's %d and %.0f", p.Phase, p.PeakRSS, p.PeakHeap, res.PeakRSS, res.PeakHeap)
+		}
+	}
+	for _, name := range []string{"create", "steady state", "plan fan-out", "delete"} {
+		if p, ok := phases[name]; !ok || p.PeakRSS == 0 || p.PeakHeap == 0 {
+			t.Errorf("the %s phase's memory peaks were not measured: %+v", name, res.Memory)
+		}
+	}
 	if h := res.Helm; h == nil {
 		t.Error("no Helm baseline figures")
 	} else {

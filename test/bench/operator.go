@@ -29,7 +29,12 @@ type operator struct {
 
 	mu       sync.Mutex
 	peakHeap float64 // bytes, largest go_memstats_heap_inuse_bytes sampled
-	peakRSS  int64   // bytes, VmHWM when it was last read
+	peakRSS  int64   // bytes, largest VmHWM read
+	// The same since the last startPhase.
+	phaseHeap       float64
+	phaseRSS        int64
+	phaseRSSUnknown bool   // the high-water mark could not be reset
+	phase           uint64 // counts startPhase calls: a sample read before one is not the new phase's
 }
 
 // startOperator runs the manager against the cluster without leader election (a lease
@@ -108,6 +113,9 @@ func (o *operator) sample(ctx context.Context) {
 const heapEvery = 5 * time.Second
 
 func (o *operator) readMemory(heap bool) {
+	o.mu.Lock()
+	phase := o.phase
+	o.mu.Unlock()
 	var m metrics
 	var err error
 	if heap {
@@ -117,11 +125,44 @@ func (o *operator) readMemory(heap bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if heap && err == nil {
-		o.peakHeap = max(o.peakHeap, m.sum("go_memstats_heap_inuse_bytes", nil))
+		inUse := m.sum("go_memstats_heap_inuse_bytes", nil)
+		o.peakHeap = max(o.peakHeap, inUse)
+		if phase == o.phase {
+			o.phaseHeap = max(o.phaseHeap, inUse)
+		}
 	}
 	if hwm > 0 {
-		o.peakRSS = hwm
+		o.peakRSS = max(o.peakRSS, hwm)
+		if phase == o.phase {
+			o.phaseRSS = max(o.phaseRSS, hwm)
+		}
 	}
+}
+
+// startPhase starts the phase's peaks afresh: it resets the kernel's high-water mark to the
+// current RSS (writing 5 to /proc/<pid>/clear_refs) so that VmHWM is the phase's own peak.
+// Without that reset (an older kernel, no permission) the phase's RSS peak is unknown and
+// reported as 0; the whole run's peak is kept either way.
+func (o *operator) startPhase() {
+	o.readMemory(true) // the whole run's peak up to now
+	err := os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", o.proc.Pid()), []byte("5"), 0)
+	o.mu.Lock()
+	o.phase++
+	o.phaseHeap, o.phaseRSS, o.phaseRSSUnknown = 0, 0, err != nil
+	o.mu.Unlock()
+	o.readMemory(true)
+}
+
+// phasePeaks returns the peak RSS and in-use heap since startPhase (or since the process
+// started); the RSS is 0 when it could not be measured.
+func (o *operator) phasePeaks() (rss int64, heap float64) {
+	o.readMemory(true)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.phaseRSSUnknown {
+		return 0, o.phaseHeap
+	}
+	return o.phaseRSS, o.phaseHeap
 }
 
 // peaks returns the peak resident set size (the kernel's high-water mark) and the largest

@@ -62,6 +62,13 @@ func TestPartMarkdown(t *testing.T) {
 			t.Errorf("the results of a run stopped in the fan-out lack %q:\n%s", want, md)
 		}
 	}
+	// Each phase's memory peaks; a phase whose high-water mark could not be reset shows
+	// its RSS as unknown, not as 0 MiB.
+	op.Memory = []phaseMemory{{Phase: "create", PeakRSS: 160 << 20, PeakHeap: 101 << 20}, {Phase: "steady state", PeakHeap: 129 << 20}}
+	md = op.Markdown()
+	if want := "| the same by phase | create 160 / 101 MiB; steady state RSS unknown / 129 MiB |"; !strings.Contains(md, want) {
+		t.Errorf("the results lack %q:\n%s", want, md)
+	}
 	base := &Result{Tenancy: "Dedicated", Auth: "None", Setup: Setup{Tenants: 10000}, Skipped: []string{"operator", "delete"}}
 	base.Baseline.Ready = 1300
 	md = base.Markdown()

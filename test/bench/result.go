@@ -88,6 +88,9 @@ type Result struct {
 
 	PeakRSS  int64   `json:"peakRSSBytes"`
 	PeakHeap float64 `json:"peakHeapBytes"`
+	// Memory is the operator's peaks phase by phase, in the order they ran (the steady
+	// state's covers both processes); a phase's RSS is 0 when it could not be measured.
+	Memory []phaseMemory `json:"memoryByPhase"`
 
 	// Helm is the Helm baseline (-helm-baseline); absent when it did not run.
 	Helm *helmResult `json:"helm,omitempty"`
@@ -101,6 +104,14 @@ type Result struct {
 
 	// Failures are the correctness checks that failed; empty in a good run.
 	Failures []string `json:"failures"`
+}
+
+// phaseMemory is the operator's peak RSS (the kernel's high-water mark, reset as the
+// phase starts) and peak in-use Go heap in one phase.
+type phaseMemory struct {
+	Phase    string  `json:"phase"`
+	PeakRSS  int64   `json:"peakRSSBytes"`
+	PeakHeap float64 `json:"peakHeapBytes"`
 }
 
 // objectCounts are objects the operator made, by kind, of the tenants and of the shared
@@ -206,6 +217,7 @@ func newResult(cfg Config, w *workload, c *cluster) *Result {
 		Auth:     auth,
 		Skipped:  cfg.skipped(),
 		Objects:  objectCounts{ByKind: map[string]int{}},
+		Memory:   []phaseMemory{},
 		Failures: []string{},
 	}
 	return r
@@ -243,6 +255,19 @@ func describeMachine(c *cluster) Machine {
 		}
 	}
 	return m
+}
+
+// formatMemory lists each phase's peaks: "create 160 / 101 MiB; ...".
+func formatMemory(phases []phaseMemory) string {
+	parts := make([]string, 0, len(phases))
+	for _, p := range phases {
+		rss := "RSS unknown"
+		if p.PeakRSS > 0 {
+			rss = strings.TrimSuffix(mib(float64(p.PeakRSS)), " MiB")
+		}
+		parts = append(parts, fmt.Sprintf("%s %s / %s", p.Phase, rss, mib(p.PeakHeap)))
+	}
+	return strings.Join(parts, "; ")
 }
 
 func mib(b float64) string { return fmt.Sprintf("%.0f MiB", b/(1<<20)) }
@@ -323,6 +348,9 @@ func (r *Result) Markdown() string {
 			fmt.Sprintf("**%d** (of %d requests)", r.Steady.Requests.Mutating, r.Steady.Requests.Total), "0")
 		row("the operator's writes in the steady-state window (API server audit log)", formatWrites(r.Steady.Writes), "none")
 		row("operator peak RSS / peak Go heap in use", fmt.Sprintf("**%s** / %s", mib(float64(r.PeakRSS)), mib(r.PeakHeap)), "RSS ≤ 200 MiB")
+		if len(r.Memory) > 0 {
+			row("the same by phase", formatMemory(r.Memory), "")
+		}
 		fanOut := unfinished
 		if r.FanOut.Wall > 0 {
 			fanOut = fmt.Sprintf("%.1f s, %d mutating requests, %d conflicts", r.FanOut.Wall, r.FanOut.Requests.Mutating, r.FanOut.Requests.Conflicts)

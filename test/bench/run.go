@@ -51,6 +51,10 @@ type runner struct {
 	watch cache.Cache
 	op    *operator
 	res   *Result
+	// phaseRSS and phaseHeap are the operator's peaks in the running phase, across the
+	// steady state's restart (0 until read).
+	phaseRSS  int64
+	phaseHeap float64
 	// stopWatch stops the benchmark's informers (before the cluster goes, so that they do
 	// not report its disappearance as watch errors).
 	stopWatch func()
@@ -138,12 +142,31 @@ func (r *runner) phases(ctx context.Context) error {
 	for _, phase := range phases {
 		r.logf("== %s", phase.name)
 		t0 := time.Now()
-		if err := phase.fn(ctx); err != nil {
+		r.phaseRSS, r.phaseHeap = 0, 0
+		if r.op != nil {
+			r.op.startPhase()
+		}
+		err := phase.fn(ctx)
+		r.notePhaseMemory()
+		if r.phaseHeap > 0 { // the operator ran in the phase
+			r.res.Memory = append(r.res.Memory, phaseMemory{Phase: phase.name, PeakRSS: r.phaseRSS, PeakHeap: r.phaseHeap})
+		}
+		if err != nil {
 			return fmt.Errorf("%s: %w", phase.name, err)
 		}
 		r.logf("(%s took %s)", phase.name, since(t0))
 	}
 	return nil
+}
+
+// notePhaseMemory folds the running operator's peaks since its phase started into the
+// phase's.
+func (r *runner) notePhaseMemory() {
+	if r.op == nil {
+		return
+	}
+	rss, heap := r.op.phasePeaks()
+	r.phaseRSS, r.phaseHeap = max(r.phaseRSS, rss), max(r.phaseHeap, heap)
 }
 
 func (r *runner) logf(format string, args ...any) {
@@ -919,6 +942,7 @@ func (r *runner) steady(ctx context.Context) error {
 	}
 	rss, heap := r.op.peaks()
 	r.res.notePeaks(rss, heap)
+	r.notePhaseMemory()
 	r.op.stop()
 	r.op = nil
 	r.logf("restarting the operator (forced full resync) %.0fs into the window", seconds(time.Since(start)))
